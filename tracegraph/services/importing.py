@@ -1,0 +1,161 @@
+"""Import files into a store: the use case behind ``tracegraph import`` and the API.
+
+Reads each file with its reader (detected unless forced), groups the traces
+into batches of about ``batch_steps`` steps and writes each batch in one
+transaction.  Memory stays flat: a batch is the most that is ever held.
+Rejected records are collected with their reasons (file, record, field) and
+never stop the rest of the file unless ``strict``.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Callable, Iterable, Iterator
+
+from ..errors import InputError, TracegraphError
+from ..formats import read_stream
+from ..model import Trace
+from ..store import Store
+
+__all__ = ["FileReport", "ImportReport", "import_paths", "import_stream", "expand_paths",
+           "StrictImportError"]
+
+TRACE_SUFFIXES = (".json", ".jsonl", ".ndjson")
+
+
+class StrictImportError(TracegraphError):
+    """``--strict``: the first rejected record stops the import."""
+
+    def __init__(self, error: InputError) -> None:
+        self.error = error
+        super().__init__(f"{error} (stopped: --strict)")
+
+
+@dataclass
+class FileReport:
+    """What one file gave: by format, traces and steps written, records rejected."""
+
+    path: str
+    format: str = ""
+    traces: int = 0
+    steps: int = 0
+    unchanged: int = 0
+    rejected: list[InputError] = field(default_factory=list)
+    failed: str | None = None
+    """Why the whole file could not be read (unknown format, unreadable)."""
+
+
+@dataclass
+class ImportReport:
+    files: list[FileReport] = field(default_factory=list)
+
+    @property
+    def traces(self) -> int:
+        return sum(f.traces for f in self.files)
+
+    @property
+    def steps(self) -> int:
+        return sum(f.steps for f in self.files)
+
+    @property
+    def rejected(self) -> int:
+        return sum(len(f.rejected) for f in self.files) + sum(1 for f in self.files if f.failed)
+
+    @property
+    def ok(self) -> bool:
+        return self.rejected == 0
+
+
+ProgressFn = Callable[[int], None]
+"""Called with the number of bytes read so far in the current file."""
+
+
+def expand_paths(paths: Iterable[str | Path]) -> list[Path]:
+    """Files named, and the trace files under folders named, in a stable order."""
+    found: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            found.extend(sorted(p for p in path.rglob("*")
+                                if p.is_file() and p.suffix.lower() in TRACE_SUFFIXES))
+        else:
+            found.append(path)
+    return found
+
+
+def import_paths(store: Store, paths: Iterable[str | Path], *, format: str | None = None,
+                 strict: bool = False, batch_steps: int = 5000,
+                 on_file: Callable[[Path, int], ProgressFn] | None = None) -> ImportReport:
+    """Import every file; ``on_file(path, size)`` may return a progress callback."""
+    report = ImportReport()
+    for path in expand_paths(paths):
+        file_report = FileReport(path=str(path))
+        report.files.append(file_report)
+        try:
+            size = path.stat().st_size
+            with open(path, "rb") as stream:
+                progress = on_file(path, size) if on_file else None
+                import_stream(store, stream, source=str(path), format=format, strict=strict,
+                              batch_steps=batch_steps, report=file_report, progress=progress)
+        except StrictImportError:
+            raise
+        except OSError as exc:
+            file_report.failed = f"{path}: cannot read: {exc.strerror or exc}"
+            if strict:
+                raise StrictImportError(InputError(file_report.failed)) from None
+        except TracegraphError as exc:
+            file_report.failed = str(exc)
+            if strict:
+                raise StrictImportError(InputError(str(exc))) from None
+    return report
+
+
+def import_stream(store: Store, stream: IO[bytes], *, source: str, format: str | None = None,
+                  strict: bool = False, batch_steps: int = 5000,
+                  report: FileReport | None = None,
+                  progress: ProgressFn | None = None) -> FileReport:
+    """Import one seekable stream (a file, or an API payload in a ``BytesIO``)."""
+    report = report or FileReport(path=source)
+    report.format, items = read_stream(stream, source=source, format=format)
+    for batch in _batches(items, batch_steps, report, strict):
+        result = store.write_traces(batch)
+        report.traces += result.traces_written
+        report.steps += result.steps_written
+        report.unchanged += result.traces_unchanged
+        for error in result.rejected:
+            located = error.located(source=source)
+            report.rejected.append(located)
+            if strict:
+                raise StrictImportError(located)
+        if progress is not None:
+            try:
+                progress(stream.tell())
+            except (OSError, ValueError):
+                pass
+    if progress is not None:
+        try:
+            progress(os.fstat(stream.fileno()).st_size)
+        except (OSError, AttributeError, ValueError):
+            pass
+    return report
+
+
+def _batches(items: Iterator[Trace | InputError], batch_steps: int, report: FileReport,
+             strict: bool) -> Iterator[list[Trace]]:
+    batch: list[Trace] = []
+    size = 0
+    for item in items:
+        if isinstance(item, InputError):
+            report.rejected.append(item)
+            if strict:
+                raise StrictImportError(item)
+            continue
+        batch.append(item)
+        size += len(item.steps) + 1
+        if size >= batch_steps:
+            yield batch
+            batch, size = [], 0
+    if batch:
+        yield batch

@@ -1,0 +1,95 @@
+"""The ``Store`` contract every backend implements (SQLite now, Neo4j later).
+
+A store keeps traces as the property graph of DESIGN.md.  Writing is by batch:
+one call, one transaction, so an import killed midway leaves each batch either
+all there or absent.  Fragments of one trace (``Trace.partial``) are merged by
+step id, in any order; complete traces replace what was stored under their id.
+Either way the trace-level facts (workflow, outcome, totals) are derived again
+from the merged steps, so late spans bring them up to date.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterable, Protocol, Sequence
+
+import msgspec
+import networkx as nx
+
+from ..errors import InputError
+from ..model import Edge, Outcome, Trace
+
+__all__ = ["Store", "TraceRow", "WriteResult", "StoreCounts"]
+
+
+class TraceRow(msgspec.Struct, frozen=True, kw_only=True):
+    """One line of a trace listing: what ``tracegraph traces`` prints."""
+
+    trace_id: str
+    workflow: str | None
+    outcome: Outcome
+    outcome_reason: str | None
+    source_format: str
+    start_ns: int | None
+    end_ns: int | None
+    steps: int
+    errors: int
+    input_tokens: int
+    output_tokens: int
+    attributes: dict[str, Any]
+
+
+class WriteResult(msgspec.Struct, kw_only=True):
+    """What one batch write did: traces created or changed, steps written, rejections."""
+
+    traces_written: int = 0
+    traces_unchanged: int = 0
+    steps_written: int = 0
+    rejected: list[InputError] = msgspec.field(default_factory=list)
+
+
+class StoreCounts(msgspec.Struct, frozen=True, kw_only=True):
+    traces: int
+    steps: int
+    workflows: int
+    models: int
+    tools: int
+    documents: int
+
+
+class Store(Protocol):
+    """Persistence of traces; implementations are in this package."""
+
+    url: str
+
+    def write_traces(self, traces: Sequence[Trace]) -> WriteResult:
+        """Write a batch in one transaction (see the module docstring for merging)."""
+        ...
+
+    def get_trace(self, trace_id: str) -> Trace:
+        """The stored trace, merged, with every step; ``NotFound`` if absent."""
+        ...
+
+    def list_traces(self, *, workflow: str | None = None, outcome: Outcome | None = None,
+                    limit: int | None = None) -> list[TraceRow]:
+        ...
+
+    def trace_row(self, trace_id: str) -> TraceRow:
+        ...
+
+    def edges(self, trace_id: str) -> list[Edge]:
+        """Stored edges with evidence of their own (declared inputs, analysis)."""
+        ...
+
+    def graph(self, trace_id: str) -> nx.MultiDiGraph:
+        """The trace as a networkx graph with every property on its nodes and edges."""
+        ...
+
+    def counts(self) -> StoreCounts:
+        ...
+
+    def find_trace_ids(self, ids: Iterable[str]) -> set[str]:
+        """Which of ``ids`` are stored (by their source id)."""
+        ...
+
+    def close(self) -> None:
+        ...

@@ -1,0 +1,329 @@
+"""The embedded store: one SQLite file, zero setup.
+
+WAL mode so readers never block the writer; one transaction per batch so a
+killed import leaves whole batches or nothing; ``INSERT OR REPLACE`` keyed by
+source ids so importing the same file twice changes nothing.  A trace whose
+merged content hashes the same as what is stored is not rewritten at all.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+import threading
+from pathlib import Path
+from typing import Any, Iterable, Iterator, Sequence
+
+import msgspec
+import networkx as nx
+import orjson
+
+from ..errors import InputError, NotFound, StoreError
+from ..model import Edge, EdgeType, Outcome, Step, Trace, structural_edges, \
+    structure_problems, summarize
+from .base import StoreCounts, TraceRow, WriteResult
+from .graphs import trace_graph
+from .migrations import MIGRATIONS, SCHEMA_VERSION
+
+__all__ = ["SQLiteStore"]
+
+_encoder = msgspec.json.Encoder(decimal_format="string")
+_step_decoder = msgspec.json.Decoder(Step)
+_trace_decoder = msgspec.json.Decoder(Trace)
+
+_STEP_COLUMNS = ("trace_id, id, seq, kind, name, parent_id, start_ns, end_ns, status, "
+                 "error_type, model, provider, tool_name, input_tokens, output_tokens, "
+                 "cached_input_tokens, cost, payload")
+_TRACE_COLUMNS = ("id, workflow, source_format, session_id, outcome, outcome_reason, "
+                  "start_ns, end_ns, step_count, error_count, input_tokens, output_tokens, "
+                  "attributes, declared, content_hash")
+_ROW_COLUMNS = ("id, workflow, outcome, outcome_reason, source_format, start_ns, end_ns, "
+                "step_count, error_count, input_tokens, output_tokens, attributes")
+_CHUNK = 500  # ids per IN (...) list, below SQLite's parameter limit
+
+
+class SQLiteStore:
+    """A ``Store`` in one SQLite file (created, and migrated, on open)."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.url = str(self.path)
+        if self.path.parent and not self.path.parent.exists():
+            raise StoreError(f"cannot create {self.path}: folder {self.path.parent} "
+                             "does not exist")
+        try:
+            self._db = sqlite3.connect(self.path, isolation_level=None,
+                                       check_same_thread=False)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute("PRAGMA busy_timeout=10000")
+            self._migrate()
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"cannot open {self.path} as a tracegraph store: {exc}") from None
+        self._lock = threading.Lock()
+        self.queries = 0
+        """Statements run for reads (tests bound it to catch N+1 access)."""
+
+    # -- schema -----------------------------------------------------------------
+
+    def _migrate(self) -> None:
+        version = self._db.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise StoreError(
+                f"{self.path} has schema version {version}, newer than this tracegraph "
+                f"({SCHEMA_VERSION}); upgrade tracegraph to read it")
+        if version == SCHEMA_VERSION:
+            return
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+                for statement in _statements(script):
+                    self._db.execute(statement)
+                self._db.execute(f"PRAGMA user_version={number}")
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+
+    @property
+    def schema_version(self) -> int:
+        return int(self._db.execute("PRAGMA user_version").fetchone()[0])
+
+    def close(self) -> None:
+        self._db.close()
+
+    # -- writing ----------------------------------------------------------------
+
+    def write_traces(self, traces: Sequence[Trace]) -> WriteResult:
+        """Merge and write a batch in one transaction; rejected traces write nothing."""
+        result = WriteResult()
+        incoming = _merge_within_batch(traces)
+        with self._lock:
+            stored = self._stored_declared(list(incoming))
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                for trace_id, trace in incoming.items():
+                    self._write_one(trace, stored.get(trace_id), result)
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+        return result
+
+    def _stored_declared(self, ids: list[str]) -> dict[str, tuple[bytes, str]]:
+        found: dict[str, tuple[bytes, str]] = {}
+        for chunk in _chunks(ids):
+            marks = ",".join("?" * len(chunk))
+            for trace_id, declared, content_hash in self._db.execute(
+                    f"SELECT id, declared, content_hash FROM traces WHERE id IN ({marks})",
+                    chunk):
+                found[trace_id] = (declared, content_hash)
+        return found
+
+    def _write_one(self, trace: Trace, stored: tuple[bytes, str] | None,
+                   result: WriteResult) -> None:
+        if stored is not None and trace.partial:
+            previous = _trace_decoder.decode(stored[0])
+            steps = self._load_steps(trace.id)
+            trace = _merge(msgspec.structs.replace(previous, steps=tuple(steps)), trace)
+        problems = structure_problems(trace.steps)
+        if problems:
+            index, field, message = problems[0]
+            result.rejected.append(InputError(
+                f"{message} once merged with the spans already stored",
+                record=f"step {trace.steps[index].id}", field=field, trace_id=trace.id))
+            return
+        declared = msgspec.structs.replace(trace, steps=())
+        declared_bytes = _encoder.encode(declared)
+        step_rows = [_step_row(trace.id, seq, step) for seq, step in enumerate(trace.steps)]
+        digest = hashlib.blake2b(declared_bytes, digest_size=16)
+        for row in step_rows:
+            digest.update(row[-1])
+        content_hash = digest.hexdigest()
+        if stored is not None and stored[1] == content_hash:
+            result.traces_unchanged += 1
+            return
+        summary = summarize(trace)
+        db = self._db
+        if stored is not None:
+            for table in ("steps", "step_documents"):
+                db.execute(f"DELETE FROM {table} WHERE trace_id = ?", (trace.id,))
+            db.execute("DELETE FROM edges WHERE trace_id = ? AND origin = 'declared'",
+                       (trace.id,))
+        db.execute(f"INSERT OR REPLACE INTO traces ({_TRACE_COLUMNS}) "
+                   "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", (
+                       trace.id, summary.workflow, trace.source_format, trace.session_id,
+                       summary.outcome.value, summary.outcome_reason, summary.start_ns,
+                       summary.end_ns, summary.step_count, summary.error_count,
+                       summary.input_tokens, summary.output_tokens,
+                       orjson.dumps(trace.attributes, default=str).decode(),
+                       declared_bytes, content_hash))
+        db.executemany(f"INSERT INTO steps ({_STEP_COLUMNS}) "
+                       "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", step_rows)
+        db.executemany("INSERT INTO step_documents VALUES (?,?,?,?)", [
+            (trace.id, step.id, doc.id, position)
+            for step in trace.steps for position, doc in enumerate(step.documents)])
+        declared_edges = [e for e in structural_edges(trace, summary.workflow)
+                          if e.type == EdgeType.USES]
+        db.executemany("INSERT OR REPLACE INTO edges VALUES (?,?,?,?,?, 'declared')", [
+            (trace.id, e.source, e.target, e.type.value, e.evidence) for e in declared_edges])
+        self._write_entities(trace, summary.workflow)
+        result.traces_written += 1
+        result.steps_written += len(step_rows)
+
+    def _write_entities(self, trace: Trace, workflow: str | None) -> None:
+        db = self._db
+        if workflow:
+            db.execute("INSERT OR IGNORE INTO workflows VALUES (?)", (workflow,))
+        models = {(f"{s.provider}/{s.model}" if s.provider else s.model, s.provider, s.model)
+                  for s in trace.steps if s.model}
+        db.executemany("INSERT OR IGNORE INTO models VALUES (?,?,?)", models)
+        db.executemany("INSERT OR IGNORE INTO tools VALUES (?)",
+                       {(s.tool_name,) for s in trace.steps if s.tool_name})
+        db.executemany("INSERT OR IGNORE INTO documents VALUES (?,?)",
+                       {(d.id, d.title) for s in trace.steps for d in s.documents})
+        db.executemany("INSERT OR IGNORE INTO rules VALUES (?)",
+                       {(r,) for s in trace.steps for r in s.rules})
+        db.executemany("INSERT OR IGNORE INTO actors VALUES (?,?)",
+                       {(s.override.actor, s.override.actor_role)
+                        for s in trace.steps if s.override})
+
+    # -- reading ----------------------------------------------------------------
+
+    def _query(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Cursor:
+        self.queries += 1
+        return self._db.execute(sql, params)
+
+    def _load_steps(self, trace_id: str) -> list[Step]:
+        return [_step_decoder.decode(payload) for (payload,) in self._query(
+            "SELECT payload FROM steps WHERE trace_id = ? ORDER BY seq", (trace_id,))]
+
+    def get_trace(self, trace_id: str) -> Trace:
+        row = self._query("SELECT declared FROM traces WHERE id = ?", (trace_id,)).fetchone()
+        if row is None:
+            raise NotFound(f"no trace {trace_id!r} in {self.url}")
+        declared = _trace_decoder.decode(row[0])
+        return msgspec.structs.replace(declared, steps=tuple(self._load_steps(trace_id)))
+
+    def trace_row(self, trace_id: str) -> TraceRow:
+        row = self._query(f"SELECT {_ROW_COLUMNS} FROM traces WHERE id = ?",
+                          (trace_id,)).fetchone()
+        if row is None:
+            raise NotFound(f"no trace {trace_id!r} in {self.url}")
+        return _trace_row(row)
+
+    def list_traces(self, *, workflow: str | None = None, outcome: Outcome | None = None,
+                    limit: int | None = None) -> list[TraceRow]:
+        where, params = [], []
+        if workflow is not None:
+            where.append("workflow = ?")
+            params.append(workflow)
+        if outcome is not None:
+            where.append("outcome = ?")
+            params.append(Outcome(outcome).value)
+        sql = f"SELECT {_ROW_COLUMNS} FROM traces"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY start_ns IS NULL, start_ns, id"
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(str(int(limit)))
+        return [_trace_row(row) for row in self._query(sql, params)]
+
+    def edges(self, trace_id: str) -> list[Edge]:
+        return [Edge(source=s, target=t, type=EdgeType(k), evidence=e)
+                for s, t, k, e in self._query(
+                    "SELECT source, target, type, evidence FROM edges WHERE trace_id = ? "
+                    "ORDER BY source, target, type", (trace_id,))]
+
+    def graph(self, trace_id: str) -> nx.MultiDiGraph:
+        trace = self.get_trace(trace_id)
+        return trace_graph(trace, stored_edges=self.edges(trace_id))
+
+    def find_trace_ids(self, ids: Iterable[str]) -> set[str]:
+        found: set[str] = set()
+        for chunk in _chunks(list(ids)):
+            marks = ",".join("?" * len(chunk))
+            found.update(r[0] for r in self._query(
+                f"SELECT id FROM traces WHERE id IN ({marks})", chunk))
+        return found
+
+    def counts(self) -> StoreCounts:
+        def count(table: str) -> int:
+            return int(self._query(f"SELECT count(*) FROM {table}").fetchone()[0])
+
+        return StoreCounts(traces=count("traces"), steps=count("steps"),
+                           workflows=count("workflows"), models=count("models"),
+                           tools=count("tools"), documents=count("documents"))
+
+    def integrity_problems(self) -> list[str]:
+        """SQLite's own check plus ours: every trace's step count matches its steps."""
+        problems = [r[0] for r in self._db.execute("PRAGMA integrity_check") if r[0] != "ok"]
+        for trace_id, declared, actual in self._db.execute(
+                "SELECT t.id, t.step_count, count(s.id) FROM traces t "
+                "LEFT JOIN steps s ON s.trace_id = t.id GROUP BY t.id "
+                "HAVING t.step_count != count(s.id)"):
+            problems.append(f"trace {trace_id}: {declared} steps declared, {actual} stored")
+        for (trace_id,) in self._db.execute(
+                "SELECT DISTINCT trace_id FROM steps WHERE trace_id NOT IN "
+                "(SELECT id FROM traces)"):
+            problems.append(f"steps of trace {trace_id} without a trace row")
+        return problems
+
+
+def _statements(script: str) -> Iterator[str]:
+    for statement in script.split(";"):
+        if statement.strip():
+            yield statement
+
+
+def _chunks(ids: list[str]) -> Iterator[list[str]]:
+    for start in range(0, len(ids), _CHUNK):
+        yield ids[start:start + _CHUNK]
+
+
+def _step_row(trace_id: str, seq: int, s: Step) -> tuple[Any, ...]:
+    return (trace_id, s.id, seq, s.kind.value, s.name, s.parent_id, s.start_ns, s.end_ns,
+            s.status.value, s.error_type, s.model, s.provider, s.tool_name, s.input_tokens,
+            s.output_tokens, s.cached_input_tokens,
+            None if s.cost is None else str(s.cost), _encoder.encode(s))
+
+
+def _trace_row(row: tuple[Any, ...]) -> TraceRow:
+    return TraceRow(trace_id=row[0], workflow=row[1], outcome=Outcome(row[2]),
+                    outcome_reason=row[3], source_format=row[4], start_ns=row[5],
+                    end_ns=row[6], steps=row[7], errors=row[8], input_tokens=row[9],
+                    output_tokens=row[10], attributes=orjson.loads(row[11]))
+
+
+def _merge(stored: Trace, fragment: Trace) -> Trace:
+    """A trace's stored state with a late fragment applied: steps by id, fields if said."""
+    steps = {s.id: s for s in stored.steps}
+    for step in fragment.steps:
+        steps[step.id] = step
+    return Trace(
+        id=stored.id,
+        source_format=stored.source_format,
+        steps=tuple(steps.values()),
+        workflow=fragment.workflow if fragment.workflow is not None else stored.workflow,
+        outcome=fragment.outcome if fragment.outcome is not None else stored.outcome,
+        outcome_reason=(fragment.outcome_reason if fragment.outcome_reason is not None
+                        else stored.outcome_reason),
+        attributes={**stored.attributes, **fragment.attributes},
+        cites=tuple(dict.fromkeys(stored.cites + fragment.cites)),
+        partial=stored.partial and fragment.partial,
+        session_id=fragment.session_id if fragment.session_id is not None
+        else stored.session_id,
+    )
+
+
+def _merge_within_batch(traces: Sequence[Trace]) -> dict[str, Trace]:
+    """Fragments of one trace in one batch become one; a complete trace resets it."""
+    merged: dict[str, Trace] = {}
+    for trace in traces:
+        before = merged.get(trace.id)
+        if before is None or not trace.partial:
+            merged[trace.id] = trace
+        else:
+            merged[trace.id] = _merge(before, trace)
+    return merged
