@@ -233,7 +233,7 @@ def _step_label(step: dict[str, Any]) -> str:
     if step.get("cost") is not None:
         parts.append(f"${step['cost']}")
     if step.get("duration_ms") is not None:
-        parts.append(f"{step['duration_ms']:,.0f} ms")
+        parts.append(f"[dim]{_duration(step['duration_ms'])}[/dim]")
     if step["status"] == "error":
         parts.append(f"[red]error[/red] {_escape(step.get('error_type') or '')} "
                      f"{_escape((step.get('error') or '')[:120])}".rstrip())
@@ -247,6 +247,16 @@ def _step_label(step: dict[str, Any]) -> str:
         parts.append(f"outcome={step['outcome']} {_escape(step.get('unit') or '')}")
     parts.append(f"[dim]{_escape(step['id'])}[/dim]")
     return " ".join(parts)
+
+
+def _duration(ms: float) -> str:
+    """``850 ms``, ``12.4 s``, ``17 min 44 s``: the unit a person reads at a glance."""
+    if ms < 1000:
+        return f"{ms:.0f} ms"
+    if ms < 60_000:
+        return f"{ms / 1000:.1f} s"
+    minutes, seconds = divmod(round(ms / 1000), 60)
+    return f"{minutes} min {seconds} s" if minutes < 60 else f"{minutes // 60} h {minutes % 60} min"
 
 
 def _escape(text: str) -> str:

@@ -11,9 +11,11 @@ retry; free-form data belongs in ``attributes``.
 from __future__ import annotations
 
 from decimal import Decimal
+from pathlib import Path
 from typing import Any, Iterator
 
 import msgspec
+import orjson
 
 from ..errors import InputError
 from ..model import DocumentRef, Outcome, Override, Status, Step, StepKind, Trace, \
@@ -30,6 +32,8 @@ Time = str | int | float | None
 
 
 class NativeDocument(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
+    """A document a retrieval returned; ``id`` makes it one Document node across traces."""
+
     id: str
     title: str | None = None
     score: float | None = None
@@ -39,6 +43,8 @@ class NativeDocument(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=T
 
 
 class NativeOverride(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
+    """A human's intervention: who (actor, role), why, how many minutes, which step it replaced."""
+
     actor: str
     role: str | None = None
     reason: str | None = None
@@ -47,6 +53,8 @@ class NativeOverride(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=T
 
 
 class NativeStep(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
+    """One step. ``start``/``end`` are ISO 8601 or epoch numbers; ``cost`` is USD."""
+
     id: str
     kind: StepKind
     name: str = ""
@@ -83,6 +91,8 @@ class NativeStep(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True)
 
 
 class NativeTrace(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
+    """One trace of the tracegraph native format (tracegraph.trace/v1)."""
+
     trace_id: str
     steps: list[NativeStep]
     format: str | None = None
@@ -95,6 +105,26 @@ class NativeTrace(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True
 
 
 _decoder = msgspec.json.Decoder(NativeTrace)
+
+SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schemas" / "trace.schema.json"
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema of a native record, generated from the structs that decode it.
+
+    Generated, not hand-written, so the documented schema and the reader can
+    never disagree; ``tests/test_native_format.py`` fails when the checked-in
+    file is stale (rewrite it with ``python -m tracegraph.formats.native``).
+    """
+    schema: dict[str, Any] = msgspec.json.schema(NativeTrace)
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema",
+            "$id": "https://tracegraph.dev/schemas/trace.schema.json",
+            "title": "tracegraph native trace (tracegraph.trace/v1)", **schema}
+
+
+def schema_text() -> str:
+    return orjson.dumps(json_schema(),
+                        option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS).decode() + "\n"
 
 
 def sniff(first: Any) -> bool:
@@ -215,3 +245,8 @@ def _to_trace(native: NativeTrace, *, source: str, record: str) -> Trace:
                  workflow=native.workflow, outcome=native.outcome,
                  outcome_reason=native.outcome_reason, attributes=native.attributes,
                  cites=tuple(native.cites), session_id=native.session_id)
+
+
+if __name__ == "__main__":  # pragma: no cover - developer tool
+    SCHEMA_PATH.write_text(schema_text())
+    print(f"wrote {SCHEMA_PATH}")

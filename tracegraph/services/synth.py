@@ -90,7 +90,8 @@ def synth_trace(rng: random.Random, index: int) -> dict[str, Any]:
     t += 5_000_000
     provider, model = rng.choice(_MODELS)
     context = add("context", "request", dur_ms=1, output=f"{spec['unit']} request {trace_id}")
-    docs = [{"id": f"doc-{workflow[:3]}-{rng.randint(1, 400)}", "tokens": rng.randint(200, 1500)}
+    docs: list[dict[str, Any]] = [
+        {"id": f"doc-{workflow[:3]}-{rng.randint(1, 400)}", "tokens": rng.randint(200, 1500)}
             for _ in range(rng.randint(2, 6))]
     used_doc = docs[0]["id"]
     retrieval = add("retrieval", "vector_search", dur_ms=rng.randint(20, 200),

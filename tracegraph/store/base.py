@@ -80,7 +80,7 @@ class Store(Protocol):
         """Stored edges with evidence of their own (declared inputs, analysis)."""
         ...
 
-    def graph(self, trace_id: str) -> nx.MultiDiGraph:
+    def graph(self, trace_id: str) -> "nx.MultiDiGraph[str]":
         """The trace as a networkx graph with every property on its nodes and edges."""
         ...
 

@@ -32,10 +32,10 @@ def step_properties(step: Any) -> dict[str, Any]:
     return props
 
 
-def trace_graph(trace: Trace, *, stored_edges: Sequence[Edge] = ()) -> nx.MultiDiGraph:
+def trace_graph(trace: Trace, *, stored_edges: Sequence[Edge] = ()) -> "nx.MultiDiGraph[str]":
     """Build the graph of one trace from its records and its stored edges."""
     summary = summarize(trace)
-    graph = nx.MultiDiGraph(trace_id=trace.id)
+    graph: "nx.MultiDiGraph[str]" = nx.MultiDiGraph(trace_id=trace.id)
     tkey = entity_key("Trace", trace.id)
     graph.add_node(tkey, label="Trace", id=trace.id, workflow=summary.workflow,
                    outcome=summary.outcome.value, outcome_reason=summary.outcome_reason,

@@ -236,7 +236,7 @@ class SQLiteStore:
                     "SELECT source, target, type, evidence FROM edges WHERE trace_id = ? "
                     "ORDER BY source, target, type", (trace_id,))]
 
-    def graph(self, trace_id: str) -> nx.MultiDiGraph:
+    def graph(self, trace_id: str) -> "nx.MultiDiGraph[str]":
         trace = self.get_trace(trace_id)
         return trace_graph(trace, stored_edges=self.edges(trace_id))
 
