@@ -59,7 +59,7 @@ _CACHE_WRITE = ("cache_creation_input_tokens", "input_cache_creation", "input_ca
                 "cache_write_input_tokens", "prompt_details.cache_write", "cache_creation")
 _REASONING = ("output_reasoning", "output_reasoning_tokens", "completion_details.reasoning",
               "reasoning_tokens")
-_CONSUMED = frozenset({"id", "traceId", "type", "parentObservationId", "name", "startTime",
+_CONSUMED = frozenset({"id", "traceId", "parentObservationId", "name", "startTime",
                        "endTime", "model", "input", "output", "metadata"})
 
 
@@ -170,7 +170,7 @@ def _export_groups(item: dict[str, Any], label: str, prefix: str) -> list[_Group
                                  " (the trace list API gives ids only; export one trace with "
                                  "GET /api/public/traces/{id})", field=path)
             trace_id = _text(obs.get("traceId"), _join(path, "traceId"), default is None)
-            group = default if not trace_id and default else groups.get(trace_id)
+            group = default or groups.get(trace_id)
             if group is None:
                 group = groups.setdefault(trace_id, _Group(trace_id, label))
                 group.fault = group.fault or InputError(
@@ -268,11 +268,13 @@ def _step(obs: dict[str, Any], where: str) -> Step:
     if level not in _LEVELS:
         raise InputError(f"unknown level {obs.get('level')!r}; expected one of "
                          f"{', '.join(sorted(_LEVELS))}", field=at("level"))
-    try:
-        start, end = time_ns(obs.get("startTime")), time_ns(obs.get("endTime"))
-    except ValueError as exc:
-        bad = "startTime" if _bad_time(obs.get("startTime")) else "endTime"
-        raise InputError(str(exc), field=at(bad)) from None
+    times: list[int | None] = []
+    for key in ("startTime", "endTime"):
+        try:
+            times.append(time_ns(obs.get(key)))
+        except ValueError as exc:
+            raise InputError(str(exc), field=at(key)) from None
+    start, end = times
     if start is not None and end is not None and end < start:
         raise InputError("endTime is before startTime", field=at("endTime"))
     status_message = obs.get("statusMessage")
@@ -286,10 +288,15 @@ def _step(obs: dict[str, Any], where: str) -> Step:
                           attributes, drop_io=False)
     hints = metadata.get("attributes") if isinstance(metadata, dict) else None
     hints = hints if isinstance(hints, dict) else {}
-    input_value = obs.get("input") if obs.get("input") is not None else hints.get("input.value")
-    output_value = obs.get("output") if obs.get("output") is not None \
-        else hints.get("output.value")
-    input_value, output_value = maybe_json(input_value), maybe_json(output_value)
+    # OpenInference copies input/output into its attributes; ADK's tool spans have
+    # them only there (the observation's own are ``{}``).  Keep one copy.
+    values = []
+    for key in ("input", "output"):
+        own, copy = obs.get(key), hints.get(f"{key}.value")
+        if copy is not None and (_empty(own) or own == maybe_json(copy)):
+            attributes.pop(f"{key}.value", None)
+        values.append(maybe_json(copy if _empty(own) and copy is not None else own))
+    input_value, output_value = values
     kind, operation = _kind(obs_type, hints, output_value)
     fields: dict[str, Any] = {}
     if kind == StepKind.LLM:
@@ -331,14 +338,6 @@ def _step(obs: dict[str, Any], where: str) -> Step:
         error=error or ("observation level ERROR" if level == "ERROR" else None),
         operation=operation or _first_text(hints, "gen_ai.operation.name") or None,
         cost=_cost(obs, where), attributes=attributes, raw=obs, **fields)
-
-
-def _bad_time(value: Any) -> bool:
-    try:
-        time_ns(value)
-    except ValueError:
-        return True
-    return False
 
 
 def _kind(obs_type: str, hints: dict[str, Any], output: Any) -> tuple[StepKind, str | None]:

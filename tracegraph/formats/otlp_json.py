@@ -231,14 +231,15 @@ def _fragment(trace_id: str, parts: _TraceParts) -> Trace:
 
 def decode_span(span: dict[str, Any]) -> Step:
     """One OTLP span as a :class:`Step` (the trace id is the caller's business)."""
-    span_id = normalize_id(_get(span, "spanId", "span_id"), 8, "spanId")
-    parent = _get(span, "parentSpanId", "parent_span_id")
+    get = span.get
+    span_id = normalize_id(get("spanId") or get("span_id"), 8, "spanId")
+    parent = get("parentSpanId") or get("parent_span_id")
     parent_id = normalize_id(parent, 8, "parentSpanId") if parent else None
     if parent_id == "0000000000000000":
         parent_id = None
-    start = _time(_get(span, "startTimeUnixNano", "start_time_unix_nano"),
+    start = _time(get("startTimeUnixNano") or get("start_time_unix_nano"),
                   "startTimeUnixNano")
-    end = _time(_get(span, "endTimeUnixNano", "end_time_unix_nano"), "endTimeUnixNano")
+    end = _time(get("endTimeUnixNano") or get("end_time_unix_nano"), "endTimeUnixNano")
     if start is not None and end is not None and end < start:
         raise SpanDecodeError("endTimeUnixNano is before startTimeUnixNano",
                               "endTimeUnixNano")
@@ -336,17 +337,28 @@ def decode_attributes(kvs: Any) -> dict[str, Any]:
     out: dict[str, Any] = {}
     try:
         for kv in kvs:
-            value = kv.get("value")
+            value = kv["value"]
+            text = value.get("stringValue")  # the common case, inline
+            out[kv["key"]] = text if text.__class__ is str else decode_any_value(value)
+        "".join(out)  # every key a string: join checks it in C, for ~0.1 µs a span
+    except (SpanDecodeError, AttributeError, KeyError, TypeError):
+        return _decode_attributes_exactly(kvs)
+    return out
+
+
+def _decode_attributes_exactly(kvs: list[Any]) -> dict[str, Any]:
+    """The slow path: tolerate a missing value, and name the attribute that is wrong."""
+    out: dict[str, Any] = {}
+    for index, kv in enumerate(kvs):
+        if not isinstance(kv, dict) or not isinstance(kv.get("key"), str):
+            raise SpanDecodeError("expected an object with a string key and a value",
+                                  f"attributes[{index}]")
+        value = kv.get("value")
+        try:
             out[kv["key"]] = None if value is None else decode_any_value(value)
-    except (SpanDecodeError, AttributeError, KeyError, TypeError) as exc:
-        index = len(out)
-        kv = kvs[index] if index < len(kvs) else None
-        if isinstance(exc, SpanDecodeError):
-            key = kv.get("key") if isinstance(kv, dict) else None
-            raise SpanDecodeError(f"attribute {key!r}: {exc.message}",
+        except SpanDecodeError as exc:
+            raise SpanDecodeError(f"attribute {kv['key']!r}: {exc.message}",
                                   f"attributes[{index}].value{exc.field}") from None
-        raise SpanDecodeError("expected an object with a string key and a value",
-                              f"attributes[{index}]") from None
     return out
 
 
@@ -354,33 +366,58 @@ def decode_any_value(value: Any) -> Any:
     """One ``AnyValue`` (``{"intValue": "3"}``) as a plain Python value."""
     if type(value) is not dict:
         raise SpanDecodeError(f"expected an AnyValue object, got {type(value).__name__}", "")
-    for kind, inner in value.items():
-        if kind == "stringValue":
-            if type(inner) is not str:
-                raise SpanDecodeError("stringValue must be a string", ".stringValue")
-            return inner
-        if kind == "intValue":
-            try:
-                return int(inner) if type(inner) is not bool else _bad(kind, inner)
-            except (TypeError, ValueError):
-                return _bad(kind, inner)
-        if kind == "doubleValue":
-            try:
-                return float(inner) if type(inner) is not bool else _bad(kind, inner)
-            except (TypeError, ValueError):
-                return _bad(kind, inner)
-        if kind == "boolValue":
-            return inner if type(inner) is bool else _bad(kind, inner)
-        if kind == "arrayValue":
-            items = inner.get("values") if type(inner) is dict else _bad(kind, inner)
-            return [decode_any_value(v) for v in items or ()]
-        if kind == "kvlistValue":
-            items = inner.get("values") if type(inner) is dict else _bad(kind, inner)
+    if not value:
+        return None
+    if "intValue" in value:
+        inner = value["intValue"]
+        try:
+            return int(inner) if inner.__class__ is not bool else _bad("intValue", inner)
+        except (TypeError, ValueError):
+            return _bad("intValue", inner)
+    if "stringValue" in value:
+        inner = value["stringValue"]
+        return inner if inner.__class__ is str else _bad("stringValue", inner)
+    if "doubleValue" in value:
+        inner = value["doubleValue"]
+        try:
+            return float(inner) if inner.__class__ is not bool else _bad("doubleValue", inner)
+        except (TypeError, ValueError):
+            return _bad("doubleValue", inner)
+    if "boolValue" in value:
+        inner = value["boolValue"]
+        return inner if inner.__class__ is bool else _bad("boolValue", inner)
+    if "arrayValue" in value:
+        inner = value["arrayValue"]
+        return _array(inner.get("values") or [] if inner.__class__ is dict
+                      else _bad("arrayValue", inner))
+    if "kvlistValue" in value:
+        inner = value["kvlistValue"]
+        items = inner.get("values") if inner.__class__ is dict else _bad("kvlistValue", inner)
+        try:
             return decode_attributes(items)
-        if kind == "bytesValue":
-            return inner if type(inner) is str else _bad(kind, inner)
-        raise SpanDecodeError(f"unknown AnyValue type {kind!r}", f".{kind}")
-    return None
+        except SpanDecodeError as exc:
+            raise SpanDecodeError(exc.message, ".kvlistValue.values"
+                                  + exc.field.removeprefix("attributes")) from None
+    if "bytesValue" in value:
+        inner = value["bytesValue"]
+        return inner if inner.__class__ is str else _bad("bytesValue", inner)
+    raise SpanDecodeError(f"unknown AnyValue type {next(iter(value))!r}", "")
+
+
+def _array(items: Any) -> list[Any]:
+    if type(items) is not list:
+        raise SpanDecodeError("expected a values list", ".arrayValue.values")
+    out = []
+    for i, item in enumerate(items):
+        if item.__class__ is dict and item.get("stringValue").__class__ is str:
+            out.append(item["stringValue"])
+            continue
+        try:
+            out.append(decode_any_value(item))
+        except SpanDecodeError as exc:
+            raise SpanDecodeError(exc.message,
+                                  f".arrayValue.values[{i}]{exc.field}") from None
+    return out
 
 
 def _bad(kind: str, value: Any) -> Any:

@@ -128,6 +128,9 @@ def iter_json_records(stream: IO[bytes], *, source: str) -> Iterator[JsonRecord 
             yield InputError(f"invalid JSON after record {index}: {exc}", source=source,
                              record=f"record {index + 1}")
         return
+    if not peek:  # a file of one line: name the line, as for JSONL
+        yield JsonRecord(label=f"line {number}", data=first)
+        return
     yield JsonRecord(label="document", data=first + peek + stream.read())
 
 

@@ -25,6 +25,7 @@ keys get any further work.
 from __future__ import annotations
 
 import hashlib
+from decimal import Decimal
 from typing import Any, NamedTuple, Sequence
 
 from ..errors import InputError
@@ -99,9 +100,18 @@ _SINGLES = ("gen_ai.operation.name", "openinference.span.kind", "error.type",
             "gen_ai.input.messages", "gen_ai.output.messages", "gen_ai.system_instructions",
             "gen_ai.prompt", "gen_ai.completion", "input.value", "input.mime_type",
             "output.value", "output.mime_type")
-_KNOWN = frozenset(_MODEL + _PROVIDER + _INPUT_TOKENS + _OUTPUT_TOKENS + _CACHE_READ
-                   + _CACHE_WRITE + _REASONING + _COST + _TOOL_NAME + _TOOL_CALL_ID
-                   + _SINGLES)
+_SINGLE_KEYS = frozenset(_SINGLES)
+_ALIAS_GROUPS: dict[str, tuple[str, ...]] = {
+    "model": _MODEL, "provider": _PROVIDER, "input_tokens": _INPUT_TOKENS,
+    "output_tokens": _OUTPUT_TOKENS, "cached_input_tokens": _CACHE_READ,
+    "cache_write_tokens": _CACHE_WRITE, "reasoning_tokens": _REASONING, "cost": _COST,
+    "tool_name": _TOOL_NAME, "tool_call_id": _TOOL_CALL_ID,
+}
+_ALIAS: dict[str, tuple[str, int]] = {
+    key: (field, rank) for field, keys in _ALIAS_GROUPS.items()
+    for rank, key in enumerate(keys)}
+"""Attribute key → (Step field, preference rank; 0 wins)."""
+
 
 # GenAI attributes of type ``any``: structured values, never flattened further.
 _STRUCTURED = frozenset({
@@ -162,36 +172,31 @@ def _flatten_into(flat: dict[str, Any], prefix: str, value: Any) -> None:
         flat[prefix] = value
 
 
-class _Taken(NamedTuple):
-    key: str | None
-    value: Any
+_Found = tuple[int, str, Any]
+"""(rank, attribute key, value) of the best alias seen so far for a field."""
 
 
-def _take(known: dict[str, Any], keys: tuple[str, ...]) -> _Taken:
-    """The preferred present alias, removed from ``known``.
-
-    A losing alias with the same value is consumed as well; one with a
-    different value stays in ``known`` and so ends in ``Step.attributes``.
-    """
-    winner: _Taken | None = None
-    for key in keys:
-        if key not in known or known[key] is None:
-            continue
-        if winner is None:
-            winner = _Taken(key, known.pop(key))
-        elif known[key] == winner.value:
-            del known[key]
-    return winner or _Taken(None, None)
+def _keep_losers(found: dict[str, _Found], losers: list[_Found],
+                 rest: dict[str, Any]) -> None:
+    """Aliases that lost keep their place in the attributes when they say something else."""
+    for _, key, value in losers:
+        if found[_ALIAS[key][0]][2] != value:
+            rest[key] = value
 
 
-def _count(known: dict[str, Any], keys: tuple[str, ...]) -> int | None:
-    key, value = _take(known, keys)
-    if key is None:
+def _count(found: dict[str, _Found], field: str) -> int | None:
+    entry = found.get(field)
+    if entry is None:
         return None
     try:
-        return to_int(value)
+        return to_int(entry[2])
     except ValueError as exc:
-        raise InputError(str(exc), field=key) from None
+        raise InputError(str(exc), field=entry[1]) from None
+
+
+def _found_text(found: dict[str, _Found], field: str) -> str | None:
+    entry = found.get(field)
+    return None if entry is None else _text(entry[1], entry[2])
 
 
 def _text(key: str | None, value: Any) -> str | None:
@@ -222,15 +227,30 @@ def step_from_span(*, span_id: str, parent_id: str | None, name: str,
     when a value cannot be read (``gen_ai.usage.input_tokens: "abc"``).
     """
     known: dict[str, Any] = {}
+    found: dict[str, _Found] = {}
+    losers: list[_Found] = []
     rest: dict[str, Any] = {}
     indexed: dict[str, list[tuple[str, Any]]] = {}
     for key, value in attributes.items():
-        if key in _KNOWN:
+        alias = _ALIAS.get(key)
+        if alias is not None and value is not None:
+            field, rank = alias
+            current = found.get(field)
+            if current is None:
+                found[field] = (rank, key, value)
+            elif rank < current[0]:
+                losers.append(current)
+                found[field] = (rank, key, value)
+            else:
+                losers.append((rank, key, value))
+        elif key in _SINGLE_KEYS:
             known[key] = value
         elif key.startswith(INDEXED_PREFIXES):
             _sort_indexed(key, value, indexed, rest)
         else:
             rest[key] = value
+    if losers:
+        _keep_losers(found, losers, rest)
 
     operation = _text("gen_ai.operation.name", known.pop("gen_ai.operation.name", None))
     oi_kind_raw = known.pop("openinference.span.kind", None)
@@ -244,24 +264,20 @@ def step_from_span(*, span_id: str, parent_id: str | None, name: str,
     if operation is None and oi_kind == "EMBEDDING":
         operation = "embeddings"
 
-    model = _text(*_take(known, _MODEL))
-    provider = _text(*_take(known, _PROVIDER))
-    input_tokens = _count(known, _INPUT_TOKENS)
-    output_tokens = _count(known, _OUTPUT_TOKENS)
-    cached = _count(known, _CACHE_READ)
-    cache_write = _count(known, _CACHE_WRITE)
-    reasoning = _count(known, _REASONING)
-    cost_key, cost_value = _take(known, _COST)
+    model = provider = tool_name = tool_call_id = None
+    input_tokens = output_tokens = cached = cache_write = reasoning = None
     cost = None
-    if cost_key is not None:
-        try:
-            cost = to_decimal(cost_value)
-        except ValueError as exc:
-            raise InputError(str(exc), field=cost_key) from None
-        if cost is not None and cost < 0:
-            raise InputError(f"a cost cannot be negative, got {cost}", field=cost_key)
-    tool_name = _text(*_take(known, _TOOL_NAME))
-    tool_call_id = _text(*_take(known, _TOOL_CALL_ID))
+    if found:
+        model = _found_text(found, "model")
+        provider = _found_text(found, "provider")
+        input_tokens = _count(found, "input_tokens")
+        output_tokens = _count(found, "output_tokens")
+        cached = _count(found, "cached_input_tokens")
+        cache_write = _count(found, "cache_write_tokens")
+        reasoning = _count(found, "reasoning_tokens")
+        cost = _cost(found.get("cost"))
+        tool_name = _found_text(found, "tool_name")
+        tool_call_id = _found_text(found, "tool_call_id")
 
     documents = _documents(known, indexed, span_id)
     if kind is None:
@@ -320,6 +336,19 @@ def step_from_span(*, span_id: str, parent_id: str | None, name: str,
         tool_name=tool_name, tool_call_id=tool_call_id, arguments=arguments,
         result=result, documents=documents, input=input_value, output=output_value,
         attributes=rest, raw=raw)
+
+
+def _cost(entry: _Found | None) -> Decimal | None:
+    """An explicit cost in USD; negative or non-numeric costs are rejected."""
+    if entry is None:
+        return None
+    try:
+        cost = to_decimal(entry[2])
+    except ValueError as exc:
+        raise InputError(str(exc), field=entry[1]) from None
+    if cost is not None and cost < 0:
+        raise InputError(f"a cost cannot be negative, got {cost}", field=entry[1])
+    return cost
 
 
 def _sort_indexed(key: str, value: Any, indexed: dict[str, list[tuple[str, Any]]],

@@ -60,11 +60,13 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX steps_model ON steps(model);
     CREATE INDEX steps_tool ON steps(tool_name);
 
+    -- Key columns first: SQLite 3.40's integrity_check misreads WITHOUT ROWID
+    -- tables whose key columns follow a non-key column.
     CREATE TABLE step_documents (
         trace_id    TEXT NOT NULL,
         step_id     TEXT NOT NULL,
-        document_id TEXT NOT NULL,
         position    INTEGER NOT NULL,
+        document_id TEXT NOT NULL,
         PRIMARY KEY (trace_id, step_id, position)
     ) WITHOUT ROWID;
     CREATE INDEX step_documents_document ON step_documents(document_id);

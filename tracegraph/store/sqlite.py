@@ -161,7 +161,7 @@ class SQLiteStore:
         db.executemany(f"INSERT INTO steps ({_STEP_COLUMNS}) "
                        "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", step_rows)
         db.executemany("INSERT INTO step_documents VALUES (?,?,?,?)", [
-            (trace.id, step.id, doc.id, position)
+            (trace.id, step.id, position, doc.id)
             for step in trace.steps for position, doc in enumerate(step.documents)])
         declared_edges = [e for e in structural_edges(trace, summary.workflow)
                           if e.type == EdgeType.USES]
