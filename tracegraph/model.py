@@ -308,18 +308,22 @@ def structure_problems(steps: tuple[Step, ...] | list[Step]) -> list[tuple[int, 
         else:
             index[step.id] = i
     parent = {s.id: s.parent_id for s in steps}
-    reported: set[str] = set()
+    acyclic: set[str] = set()  # steps whose ancestry is known to end
     for i, step in enumerate(steps):
-        seen = {step.id}
-        current = parent.get(step.id)
-        while current is not None and current in parent:
-            if current in seen:
-                if step.id not in reported:
-                    problems.append((i, "parent_id", f"parent cycle through step {current!r}"))
-                    reported.update(seen)
+        path: list[str] = []
+        on_path: set[str] = set()
+        current: str | None = step.id
+        while current is not None and current in parent and current not in acyclic:
+            if current in on_path:
+                problems.append((i, "parent_id", f"parent cycle through step {current!r}"))
                 break
-            seen.add(current)
+            path.append(current)
+            on_path.add(current)
             current = parent[current]
+        else:
+            acyclic.update(path)
+            continue
+        acyclic.update(path)  # reported once; do not report each member again
     for i, step in enumerate(steps):
         if step.retry_of is not None and step.retry_of not in index:
             problems.append((i, "retry_of", f"no step {step.retry_of!r} in this trace"))
@@ -360,15 +364,31 @@ def summarize(trace: Trace) -> TraceSummary:
     ``service.name``), else the root step's name.
     """
     ids = {s.id for s in trace.steps}
-    roots = [s for s in trace.steps if s.parent_id is None]
-    orphans = [s for s in trace.steps if s.parent_id is not None and s.parent_id not in ids]
-    starts = [s.start_ns for s in trace.steps if s.start_ns is not None]
-    ends = [s.end_ns for s in trace.steps if s.end_ns is not None]
+    roots: list[Step] = []
+    orphans: list[str] = []
+    start_ns: int | None = None
+    end_ns: int | None = None
+    errors = input_tokens = output_tokens = 0
+    for s in trace.steps:  # one pass: this runs for every trace of every import
+        if s.parent_id is None:
+            roots.append(s)
+        elif s.parent_id not in ids:
+            orphans.append(s.id)
+        if s.start_ns is not None and (start_ns is None or s.start_ns < start_ns):
+            start_ns = s.start_ns
+        if s.end_ns is not None and (end_ns is None or s.end_ns > end_ns):
+            end_ns = s.end_ns
+        if s.status is Status.ERROR:
+            errors += 1
+        if s.input_tokens:
+            input_tokens += s.input_tokens
+        if s.output_tokens:
+            output_tokens += s.output_tokens
     outcome = trace.outcome
     reason = trace.outcome_reason
     if outcome is None:
-        outcome_steps = [s for s in time_order(trace.steps)
-                         if s.kind == StepKind.OUTCOME and s.outcome]
+        outcome_steps = time_order([s for s in trace.steps
+                                    if s.kind == StepKind.OUTCOME and s.outcome])
         if outcome_steps:
             outcome = outcome_steps[-1].outcome
             reason = reason or outcome_steps[-1].error
@@ -386,12 +406,12 @@ def summarize(trace: Trace) -> TraceSummary:
         workflow=workflow,
         outcome=outcome or Outcome.UNKNOWN,
         outcome_reason=reason,
-        start_ns=min(starts) if starts else None,
-        end_ns=max(ends) if ends else None,
+        start_ns=start_ns,
+        end_ns=end_ns,
         step_count=len(trace.steps),
-        error_count=sum(1 for s in trace.steps if s.status == Status.ERROR),
-        input_tokens=sum(s.input_tokens or 0 for s in trace.steps),
-        output_tokens=sum(s.output_tokens or 0 for s in trace.steps),
+        error_count=errors,
+        input_tokens=input_tokens,
+        output_tokens=output_tokens,
         root_ids=tuple(s.id for s in ordered_roots),
-        orphan_ids=tuple(s.id for s in orphans),
+        orphan_ids=tuple(orphans),
     )

@@ -251,6 +251,25 @@ def test_fixtures_are_detected(name: str) -> None:
         assert detect(first_record(stream, source=name)) == "langfuse"
 
 
+@pytest.mark.parametrize(("usage", "expected"), [
+    # Langfuse's additive types: input excludes the cache read, total sums them all
+    ({"input": 200, "cache_read_input_tokens": 800, "output": 10, "total": 1010},
+     (1000, 10, 800)),
+    # a total of input + output only: input already holds the cached part
+    ({"input": 1000, "cache_read_input_tokens": 800, "output": 10, "total": 1010},
+     (1000, 10, 800)),
+    ({"input": 5, "output_reasoning": 40, "output": 60}, (5, 100, None)),
+])
+def test_cached_tokens_are_part_of_input_tokens(
+        usage: dict[str, int], expected: tuple[int, int, int | None]) -> None:
+    export = small_export("u", 1)
+    export["observations"][0].update(type="GENERATION", usageDetails=usage)
+    (trace,) = read_bytes(document(export))
+    assert isinstance(trace, Trace)
+    s = trace.steps[0]
+    assert (s.input_tokens, s.output_tokens, s.cached_input_tokens) == expected
+
+
 # --- containers -------------------------------------------------------------------------
 
 def small_export(trace_id: str, n: int = 2) -> dict[str, Any]:

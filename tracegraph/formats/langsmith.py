@@ -28,7 +28,7 @@ import msgspec
 import orjson
 
 from ..errors import InputError
-from ..model import DocumentRef, Status, Step, StepKind, Trace, structure_problems
+from ..model import DocumentRef, Status, Step, StepKind, Trace
 from .records import JsonRecord
 from .values import maybe_json, time_ns, to_decimal, to_int
 
@@ -84,8 +84,8 @@ class _Run:
         for key, value in later.data.items():
             if value is not None or key not in data:
                 data[key], origin[key] = value, later.path
-        return _Run(self.id, later.trace_id if "trace_id" in later.data else self.trace_id,
-                    later.parent_id or self.parent_id, self.path, "merged", data, origin)
+        return _Run(self.id, later.trace_id or self.trace_id, later.parent_id or self.parent_id,
+                    self.path, "merged", data, origin)
 
 
 def sniff(first: Any) -> bool:
@@ -155,7 +155,11 @@ def _read_record(value: Any, buffer: _Buffer, *, source: str, label: str
                 f"duplicate run id {run.id!r} (also {earlier.path or 'the root run'})")))
     groups: dict[str, list[_Run]] = {}
     for run in runs.values():
-        groups.setdefault(run.trace_id, []).append(run)
+        if not run.trace_id and run.parent_id is not None:
+            problems.setdefault(None, []).append(
+                _Bad(run.at("trace_id"), "trace_id is missing and the run has a parent"))
+            continue
+        groups.setdefault(run.trace_id or run.id, []).append(run)
     for trace_id, group in groups.items():
         built: list[tuple[_Run, Step]] = []
         for run in group:
@@ -165,15 +169,33 @@ def _read_record(value: Any, buffer: _Buffer, *, source: str, label: str
                 built.append((run, _step(run)))
             except _Bad as bad:
                 problems.setdefault(trace_id, []).append(bad)
-        for i, name, message in structure_problems([step for _, step in built]):
-            key = "parent_run_id" if name == "parent_id" else name
-            problems.setdefault(trace_id, []).append(_Bad(built[i][0].at(key), message))
+        cycle = _closes_cycle(built, buffer.get(trace_id, {}))
+        if cycle is not None:
+            problems.setdefault(trace_id, []).append(cycle)
         if trace_id not in problems:
             yield trace_id, built
     for guessed, bads in problems.items():
         more = f" (and {len(bads) - 1} more problems)" if len(bads) > 1 else ""
         yield InputError(bads[0].message + more, source=source, record=label,
                          field=bads[0].field, trace_id=guessed)
+
+
+def _closes_cycle(built: list[tuple[_Run, Step]],
+                  buffered: dict[str, tuple[_Run, Step]]) -> _Bad | None:
+    """A parent cycle the new runs make with each other or with earlier records' runs.
+
+    Only the new runs' ancestor chains are walked, so a trace read one run per JSONL line
+    costs its depth per line, not its size."""
+    parents = {run_id: run.parent_id for run_id, (run, _) in buffered.items()}
+    parents.update((run.id, run.parent_id) for run, _ in built)
+    for run, _ in built:
+        seen, current = {run.id}, run.parent_id
+        while current is not None and current in parents:
+            if current in seen:
+                return _Bad(run.at("parent_run_id"), f"parent cycle through run {current!r}")
+            seen.add(current)
+            current = parents[current]
+    return None
 
 
 def _located_runs(value: Any) -> Iterator[tuple[str, str, Any, str | None, str | None]]:
@@ -221,11 +243,8 @@ def _identify(raw: Any, path: str, op: str, parent_hint: str | None,
                    f"ends with run {segments[-1]!r}, not this run's id {run_id!r}")
     parent = _text(raw, "parent_run_id", path) or (segments[-2] if len(segments) > 1 else None) \
         or parent_hint
-    trace = _text(raw, "trace_id", path) or (segments[0] if segments else None) or trace_hint \
-        or (run_id if parent is None else None)
-    if trace is None:
-        raise _Bad(_join(path, "trace_id"), "trace_id is missing and the run has a parent")
-    return _Run(run_id, trace, parent, path, op, raw)
+    trace = _text(raw, "trace_id", path) or (segments[0] if segments else "") or trace_hint or ""
+    return _Run(run_id, trace, parent, path, op, raw)  # no trace yet: its post may say it
 
 
 def _guess_trace(raw: Any, trace_hint: str | None) -> str | None:
@@ -396,7 +415,7 @@ def _documents(run: _Run, outputs: dict[str, Any]) -> tuple[DocumentRef, ...]:
         meta: dict[str, Any] = doc["metadata"] if isinstance(doc.get("metadata"), dict) else {}
         content = doc.get("page_content")
         doc_id = next((str(v) for v in (doc.get("id"), meta.get("id"), meta.get("doc_id"),
-                                        meta.get("document_id"), meta.get("source"))
+                                        meta.get("document_id"))  # not "source": one per chunk
                        if isinstance(v, (str, int)) and not isinstance(v, bool) and v != ""), None)
         if doc_id is None:
             text = content if isinstance(content, str) else repr(doc)

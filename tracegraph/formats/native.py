@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Annotated, Any, Iterator
 
 import msgspec
 import orjson
@@ -29,6 +29,7 @@ NAME = "native"
 FORMAT_TAG = "tracegraph.trace/v1"
 
 Time = str | int | float | None
+Count = Annotated[int, msgspec.Meta(ge=0)]
 
 
 class NativeDocument(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
@@ -38,7 +39,7 @@ class NativeDocument(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=T
     title: str | None = None
     score: float | None = None
     content: str | None = None
-    tokens: int | None = None
+    tokens: Count | None = None
     metadata: dict[str, Any] | None = None
 
 
@@ -67,11 +68,11 @@ class NativeStep(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True)
     operation: str | None = None
     model: str | None = None
     provider: str | None = None
-    input_tokens: int | None = None
-    output_tokens: int | None = None
-    cached_input_tokens: int | None = None
-    cache_write_tokens: int | None = None
-    reasoning_tokens: int | None = None
+    input_tokens: Count | None = None
+    output_tokens: Count | None = None
+    cached_input_tokens: Count | None = None
+    cache_write_tokens: Count | None = None
+    reasoning_tokens: Count | None = None
     cost: Decimal | None = None
     tool: str | None = None
     tool_call_id: str | None = None
@@ -198,19 +199,16 @@ def _to_trace(native: NativeTrace, *, source: str, record: str) -> Trace:
             raise fail(str(exc), f"{where}.start/end") from None
         if start is not None and end is not None and end < start:
             raise fail("end is before start", f"{where}.end")
-        for name in ("input_tokens", "output_tokens", "cached_input_tokens",
-                     "cache_write_tokens", "reasoning_tokens"):
-            count = getattr(ns, name)
-            if count is not None and count < 0:
-                raise fail(f"{name} is negative ({count})", f"{where}.{name}")
         if ns.cost is not None and (not ns.cost.is_finite() or ns.cost < 0):
-            raise fail(f"cost must be a non-negative number, got {ns.cost}", f"{where}.cost")
+            raise fail(f"cost must be a finite non-negative number, got {ns.cost}",
+                       f"{where}.cost")
         if ns.kind == StepKind.HUMAN_OVERRIDE and ns.override is None:
             raise fail("a human_override step needs an override (actor, reason, minutes)",
                        f"{where}.override")
         if ns.override is not None and ns.override.minutes is not None \
                 and (not ns.override.minutes.is_finite() or ns.override.minutes < 0):
-            raise fail("minutes must be a non-negative number", f"{where}.override.minutes")
+            raise fail("minutes must be a finite non-negative number",
+                       f"{where}.override.minutes")
         steps.append(Step(
             id=ns.id, kind=ns.kind, name=ns.name or ns.tool or ns.model or ns.kind.value,
             parent_id=ns.parent, start_ns=start, end_ns=end, status=ns.status,

@@ -168,11 +168,15 @@ class _Batch:
         if not isinstance(span, dict):
             self.fail(f"expected a span object, got {type(span).__name__}", path)
             return
-        try:
-            trace_id = self.trace_id_of(span)
-        except SpanDecodeError as exc:
-            self.fail(exc.message, f"{path}.{exc.field}")
-            return
+        raw_trace_id = span.get("traceId") or span.get("trace_id")
+        trace_id = self._trace_ids.get(raw_trace_id) if raw_trace_id.__class__ is str \
+            else None
+        if trace_id is None:
+            try:
+                trace_id = self.trace_id_of(span)
+            except SpanDecodeError as exc:
+                self.fail(exc.message, f"{path}.{exc.field}")
+                return
         parts = self.traces.get(trace_id)
         if parts is None:
             parts = self.traces[trace_id] = _TraceParts()

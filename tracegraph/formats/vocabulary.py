@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import hashlib
 from decimal import Decimal
-from typing import Any, NamedTuple, Sequence
+from typing import Any, Callable, NamedTuple, Sequence
 
 from ..errors import InputError
 from ..model import DocumentRef, Status, Step, StepKind
@@ -184,19 +184,11 @@ def _keep_losers(found: dict[str, _Found], losers: list[_Found],
             rest[key] = value
 
 
-def _count(found: dict[str, _Found], field: str) -> int | None:
-    entry = found.get(field)
-    if entry is None:
-        return None
+def _count_field(key: str, value: Any) -> int | None:
     try:
-        return to_int(entry[2])
+        return to_int(value)
     except ValueError as exc:
-        raise InputError(str(exc), field=entry[1]) from None
-
-
-def _found_text(found: dict[str, _Found], field: str) -> str | None:
-    entry = found.get(field)
-    return None if entry is None else _text(entry[1], entry[2])
+        raise InputError(str(exc), field=key) from None
 
 
 def _text(key: str | None, value: Any) -> str | None:
@@ -232,9 +224,14 @@ def step_from_span(*, span_id: str, parent_id: str | None, name: str,
     rest: dict[str, Any] = {}
     indexed: dict[str, list[tuple[str, Any]]] = {}
     for key, value in attributes.items():
-        alias = _ALIAS.get(key)
-        if alias is not None and value is not None:
-            field, rank = alias
+        role = _ROLES.get(key) or _role(key)
+        if role is _OTHER:
+            rest[key] = value
+        elif role.__class__ is tuple:
+            if value is None:
+                rest[key] = value
+                continue
+            field, rank = role
             current = found.get(field)
             if current is None:
                 found[field] = (rank, key, value)
@@ -243,70 +240,109 @@ def step_from_span(*, span_id: str, parent_id: str | None, name: str,
                 found[field] = (rank, key, value)
             else:
                 losers.append((rank, key, value))
-        elif key in _SINGLE_KEYS:
+        elif role is _SINGLE:
             known[key] = value
-        elif key.startswith(INDEXED_PREFIXES):
-            _sort_indexed(key, value, indexed, rest)
         else:
-            rest[key] = value
+            indexed.setdefault(role, []).append((key[len(role):], value))
     if losers:
         _keep_losers(found, losers, rest)
 
-    operation = _text("gen_ai.operation.name", known.pop("gen_ai.operation.name", None))
+    fields: dict[str, Any] = {"id": span_id, "name": name, "parent_id": parent_id,
+                              "start_ns": start_ns, "end_ns": end_ns, "raw": raw,
+                              "attributes": rest}
+    for field, (_, key, value) in found.items():
+        cls = value.__class__
+        if cls is _FIELD_TYPES[field] and (cls is str or (cls is int and value >= 0)):
+            fields[field] = value  # already the right type: the common case
+        else:
+            fields[field] = _FIELD_CONVERTERS[field](key, value)
+    kind = None
+    error_type = None
+    if known:
+        kind = _kind(known, fields, rest)
+        if "error.type" in known:
+            error_type = _text("error.type", known.pop("error.type"))
+            if error_type is not None and status == Status.UNSET:
+                status = Status.ERROR
+    if known or indexed:
+        _content_fields(known, indexed, fields, kind, span_id)
+    fields["kind"] = kind or _infer_kind(fields)
+    error = status_message or None
+    if error is not None and status != Status.ERROR:
+        rest["otel.status_description"] = error
+        error = None
+    if events:
+        error_type, error = _read_events(events, fields, rest, status, error_type, error)
+    if status is not Status.UNSET:
+        fields["status"] = status
+    if error_type is not None:
+        fields["error_type"] = error_type
+    if error is not None:
+        fields["error"] = error
+    if known:
+        rest.update(known)
+    for prefix, items in indexed.items():
+        for suffix, value in items:
+            rest[prefix + suffix] = value
+    return Step(**fields)
+
+
+def _kind(known: dict[str, Any], fields: dict[str, Any],
+          rest: dict[str, Any]) -> StepKind | None:
+    """The kind the span states: GenAI operation name first, then OpenInference span kind."""
+    operation = known.pop("gen_ai.operation.name", None)
+    kind = None
+    if operation is not None:
+        operation = fields["operation"] = _text("gen_ai.operation.name", operation)
+        kind = _OPERATION_KIND.get(operation) if operation else None
     oi_kind_raw = known.pop("openinference.span.kind", None)
-    oi_kind = oi_kind_raw.upper() if isinstance(oi_kind_raw, str) else None
-    kind = _OPERATION_KIND.get(operation) if operation else None
-    if kind is None and oi_kind:
-        kind = OPENINFERENCE_KINDS.get(oi_kind)
-    if oi_kind_raw is not None and (oi_kind not in _LOSSLESS_OI_KINDS
-                                    or kind != OPENINFERENCE_KINDS[oi_kind]):
-        rest["openinference.span.kind"] = oi_kind_raw
-    if operation is None and oi_kind == "EMBEDDING":
-        operation = "embeddings"
+    if oi_kind_raw is not None:
+        oi_kind = oi_kind_raw.upper() if isinstance(oi_kind_raw, str) else None
+        oi_step_kind = OPENINFERENCE_KINDS.get(oi_kind) if oi_kind else None
+        kind = kind or oi_step_kind
+        if oi_kind not in _LOSSLESS_OI_KINDS or kind != oi_step_kind:
+            rest["openinference.span.kind"] = oi_kind_raw
+        if operation is None and oi_kind == "EMBEDDING":
+            fields["operation"] = "embeddings"
+    return kind
 
-    model = provider = tool_name = tool_call_id = None
-    input_tokens = output_tokens = cached = cache_write = reasoning = None
-    cost = None
-    if found:
-        model = _found_text(found, "model")
-        provider = _found_text(found, "provider")
-        input_tokens = _count(found, "input_tokens")
-        output_tokens = _count(found, "output_tokens")
-        cached = _count(found, "cached_input_tokens")
-        cache_write = _count(found, "cache_write_tokens")
-        reasoning = _count(found, "reasoning_tokens")
-        cost = _cost(found.get("cost"))
-        tool_name = _found_text(found, "tool_name")
-        tool_call_id = _found_text(found, "tool_call_id")
 
+def _content_fields(known: dict[str, Any], indexed: dict[str, list[tuple[str, Any]]],
+                    fields: dict[str, Any], kind: StepKind | None, span_id: str) -> None:
+    """Documents, tool arguments and results, inputs and outputs."""
     documents = _documents(known, indexed, span_id)
-    if kind is None:
-        kind = _infer_kind(model, input_tokens, output_tokens, tool_name, tool_call_id,
-                           documents)
-
-    arguments = maybe_json(known.pop("gen_ai.tool.call.arguments", None))
-    result = maybe_json(known.pop("gen_ai.tool.call.result", None))
+    if documents:
+        fields["documents"] = documents
+    if "gen_ai.tool.call.arguments" in known:
+        fields["arguments"] = maybe_json(known.pop("gen_ai.tool.call.arguments"))
+    if "gen_ai.tool.call.result" in known:
+        fields["result"] = maybe_json(known.pop("gen_ai.tool.call.result"))
     input_value, output_value = _messages(known, indexed)
     if kind == StepKind.TOOL_CALL:
-        if arguments is None and "input.value" in known:
-            arguments = _content(known, "input.value", "input.mime_type")
-        if result is None and "output.value" in known:
-            result = _content(known, "output.value", "output.mime_type")
+        if "arguments" not in fields and "input.value" in known:
+            fields["arguments"] = _content(known, "input.value", "input.mime_type")
+        if "result" not in fields and "output.value" in known:
+            fields["result"] = _content(known, "output.value", "output.mime_type")
     if input_value is None and "gen_ai.retrieval.query.text" in known:
         input_value = known.pop("gen_ai.retrieval.query.text")
     if input_value is None and "input.value" in known:
         input_value = _content(known, "input.value", "input.mime_type")
     if output_value is None and "output.value" in known:
         output_value = _content(known, "output.value", "output.mime_type")
+    if input_value is not None:
+        fields["input"] = input_value
+    if output_value is not None:
+        fields["output"] = output_value
 
-    error_type = _text("error.type", known.pop("error.type", None))
-    if error_type is not None and status == Status.UNSET:
-        status = Status.ERROR
-    error = status_message or None
-    if status != Status.ERROR and error is not None:
-        rest["otel.status_description"] = error
-        error = None
-    kept_events: list[dict[str, Any]] = []
+
+def _read_events(events: Sequence[SpanEvent], fields: dict[str, Any], rest: dict[str, Any],
+                 status: Status, error_type: str | None,
+                 error: str | None) -> tuple[str | None, str | None]:
+    """Exceptions fill in a failed span's error; content events its input and output.
+
+    Events no field took are kept in the attributes as ``events``.
+    """
+    kept: list[dict[str, Any]] = []
     for event in events:
         consumed = False
         if event.name == "exception" and status == Status.ERROR:
@@ -315,61 +351,70 @@ def step_from_span(*, span_id: str, parent_id: str | None, name: str,
             error = error or _text("exception.message",
                                    event.attributes.get("exception.message"))
         elif event.name in _CONTENT_EVENTS:
-            input_value, output_value, consumed = _content_event(event, input_value,
-                                                                 output_value)
+            consumed = _content_event(event, fields)
         if not consumed:
-            kept_events.append({"name": event.name, "time_ns": event.time_ns,
-                                "attributes": event.attributes})
-
-    rest.update(known)
-    for prefix, items in indexed.items():
-        for suffix, value in items:
-            rest[prefix + suffix] = value
-    if kept_events and "events" not in rest:
-        rest["events"] = kept_events
-    return Step(
-        id=span_id, kind=kind, name=name, parent_id=parent_id, start_ns=start_ns,
-        end_ns=end_ns, status=status, error_type=error_type, error=error,
-        operation=operation, model=model, provider=provider, input_tokens=input_tokens,
-        output_tokens=output_tokens, cached_input_tokens=cached,
-        cache_write_tokens=cache_write, reasoning_tokens=reasoning, cost=cost,
-        tool_name=tool_name, tool_call_id=tool_call_id, arguments=arguments,
-        result=result, documents=documents, input=input_value, output=output_value,
-        attributes=rest, raw=raw)
+            kept.append({"name": event.name, "time_ns": event.time_ns,
+                         "attributes": event.attributes})
+    if kept and "events" not in rest:
+        rest["events"] = kept
+    return error_type, error
 
 
-def _cost(entry: _Found | None) -> Decimal | None:
+def _cost(key: str, value: Any) -> Decimal | None:
     """An explicit cost in USD; negative or non-numeric costs are rejected."""
-    if entry is None:
-        return None
     try:
-        cost = to_decimal(entry[2])
+        cost = to_decimal(value)
     except ValueError as exc:
-        raise InputError(str(exc), field=entry[1]) from None
+        raise InputError(str(exc), field=key) from None
     if cost is not None and cost < 0:
-        raise InputError(f"a cost cannot be negative, got {cost}", field=entry[1])
+        raise InputError(f"a cost cannot be negative, got {cost}", field=key)
     return cost
 
 
-def _sort_indexed(key: str, value: Any, indexed: dict[str, list[tuple[str, Any]]],
-                  rest: dict[str, Any]) -> None:
-    """File a flattened list key (``llm.input_messages.0.message.role``) under its prefix."""
-    for prefix in INDEXED_PREFIXES:
-        if key.startswith(prefix) and key[len(prefix):len(prefix) + 1].isdigit():
-            indexed.setdefault(prefix, []).append((key[len(prefix):], value))
-            return
-    rest[key] = value
+_FIELD_CONVERTERS: dict[str, Callable[[str, Any], Any]] = {
+    "model": _text, "provider": _text, "tool_name": _text, "tool_call_id": _text,
+    "input_tokens": _count_field, "output_tokens": _count_field,
+    "cached_input_tokens": _count_field, "cache_write_tokens": _count_field,
+    "reasoning_tokens": _count_field, "cost": _cost,
+}
+_FIELD_TYPES: dict[str, type] = {
+    "model": str, "provider": str, "tool_name": str, "tool_call_id": str,
+    "input_tokens": int, "output_tokens": int, "cached_input_tokens": int,
+    "cache_write_tokens": int, "reasoning_tokens": int, "cost": Decimal,
+}
+"""The type a field's value already has when no conversion is needed."""
 
 
-def _infer_kind(model: str | None, input_tokens: int | None, output_tokens: int | None,
-                tool_name: str | None, tool_call_id: str | None,
-                documents: tuple[DocumentRef, ...]) -> StepKind:
+_OTHER = "other"
+_SINGLE = "single"
+_ROLES: dict[str, Any] = {}
+"""Attribute key → its role: ``_OTHER``, ``_SINGLE``, an alias ``(field, rank)``, or the
+prefix of a flattened list.  Filled as keys are met; instrumentations repeat a
+small set of keys, so this replaces three tests per attribute with one lookup."""
+_ROLES_LIMIT = 50_000
+
+
+def _role(key: str) -> Any:
+    role: Any = _ALIAS.get(key)
+    if role is None:
+        role = _SINGLE if key in _SINGLE_KEYS else _OTHER
+        if role is _OTHER and key.startswith(INDEXED_PREFIXES):
+            for prefix in INDEXED_PREFIXES:
+                if key.startswith(prefix) and key[len(prefix):len(prefix) + 1].isdigit():
+                    role = prefix
+                    break
+    if len(_ROLES) < _ROLES_LIMIT:
+        _ROLES[key] = role
+    return role
+
+
+def _infer_kind(fields: dict[str, Any]) -> StepKind:
     """A kind for spans that state none: what their attributes describe."""
-    if model is not None or input_tokens is not None or output_tokens is not None:
+    if "model" in fields or "input_tokens" in fields or "output_tokens" in fields:
         return StepKind.LLM
-    if tool_name is not None or tool_call_id is not None:
+    if "tool_name" in fields or "tool_call_id" in fields:
         return StepKind.TOOL_CALL
-    if documents:
+    if "documents" in fields:
         return StepKind.RETRIEVAL
     return StepKind.CHAIN
 
@@ -443,22 +488,21 @@ _CONTENT_EVENTS = frozenset({"gen_ai.content.prompt", "gen_ai.content.completion
                              "gen_ai.client.inference.operation.details"})
 
 
-def _content_event(event: SpanEvent, input_value: Any,
-                   output_value: Any) -> tuple[Any, Any, bool]:
+def _content_event(event: SpanEvent, fields: dict[str, Any]) -> bool:
     """Older instrumentations put prompts and completions on span events."""
     attrs = event.attributes
     consumed = False
-    if input_value is None:
+    if "input" not in fields:
         for key in ("gen_ai.input.messages", "gen_ai.prompt"):
             if key in attrs:
-                input_value, consumed = maybe_json(attrs[key]), True
+                fields["input"], consumed = maybe_json(attrs[key]), True
                 break
-    if output_value is None:
+    if "output" not in fields:
         for key in ("gen_ai.output.messages", "gen_ai.completion"):
             if key in attrs:
-                output_value, consumed = maybe_json(attrs[key]), True
+                fields["output"], consumed = maybe_json(attrs[key]), True
                 break
-    return input_value, output_value, consumed
+    return consumed
 
 
 def derived_document_id(content: Any, *, span_id: str, index: int) -> str:

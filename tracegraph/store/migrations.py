@@ -13,7 +13,8 @@ MIGRATIONS: tuple[str, ...] = (
     # 1: the graph of DESIGN.md.  Steps keep their source ids; the composite key
     # (trace_id, id) because span ids are only unique within a trace.  `payload`
     # is the whole Step as JSON, so reads never lose a field; the other columns
-    # are what queries filter and aggregate on.
+    # are what queries filter and aggregate on.  Steps is a rowid table: its rows
+    # are large, where WITHOUT ROWID is slower.
     """
     CREATE TABLE traces (
         id              TEXT PRIMARY KEY,
@@ -56,9 +57,7 @@ MIGRATIONS: tuple[str, ...] = (
         cost            TEXT,
         payload         BLOB NOT NULL,
         PRIMARY KEY (trace_id, id)
-    ) WITHOUT ROWID;
-    CREATE INDEX steps_model ON steps(model);
-    CREATE INDEX steps_tool ON steps(tool_name);
+    );
 
     -- Key columns first: SQLite 3.40's integrity_check misreads WITHOUT ROWID
     -- tables whose key columns follow a non-key column.
@@ -71,6 +70,9 @@ MIGRATIONS: tuple[str, ...] = (
     ) WITHOUT ROWID;
     CREATE INDEX step_documents_document ON step_documents(document_id);
 
+    -- Edges that carry evidence of their own and cannot be derived from the
+    -- steps (the analyzer's READ/USES).  Relationships a step states itself
+    -- (parent, model, tool, retry_of, declared inputs) are derived on read.
     CREATE TABLE edges (
         trace_id    TEXT NOT NULL,
         source      TEXT NOT NULL,

@@ -19,8 +19,8 @@ import networkx as nx
 import orjson
 
 from ..errors import InputError, NotFound, StoreError
-from ..model import Edge, EdgeType, Outcome, Step, Trace, structural_edges, \
-    structure_problems, summarize
+from ..model import Edge, EdgeType, Outcome, Step, Trace, model_name, structure_problems, \
+    summarize
 from .base import StoreCounts, TraceRow, WriteResult
 from .graphs import trace_graph
 from .migrations import MIGRATIONS, SCHEMA_VERSION
@@ -57,6 +57,8 @@ class SQLiteStore:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute("PRAGMA busy_timeout=10000")
+            # 64 MB of page cache: bulk imports touch the step indexes all over.
+            self._db.execute("PRAGMA cache_size=-65536")
             self._migrate()
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"cannot open {self.path} as a tracegraph store: {exc}") from None
@@ -100,14 +102,18 @@ class SQLiteStore:
         incoming = _merge_within_batch(traces)
         with self._lock:
             stored = self._stored_declared(list(incoming))
+            rows = _BatchRows()
+            for trace_id, (trace, merged) in incoming.items():
+                self._prepare(trace, merged, stored.get(trace_id), rows, result)
             self._db.execute("BEGIN IMMEDIATE")
             try:
-                for trace_id, trace in incoming.items():
-                    self._write_one(trace, stored.get(trace_id), result)
+                rows.write(self._db)
                 self._db.execute("COMMIT")
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
+        result.traces_written = len(rows.traces)
+        result.steps_written = len(rows.steps)
         return result
 
     def _stored_declared(self, ids: list[str]) -> dict[str, tuple[bytes, str]]:
@@ -120,19 +126,22 @@ class SQLiteStore:
                 found[trace_id] = (declared, content_hash)
         return found
 
-    def _write_one(self, trace: Trace, stored: tuple[bytes, str] | None,
-                   result: WriteResult) -> None:
+    def _prepare(self, trace: Trace, merged: bool, stored: tuple[bytes, str] | None,
+                 rows: "_BatchRows", result: WriteResult) -> None:
+        """Rows for one trace, or a rejection; nothing is written here."""
         if stored is not None and trace.partial:
             previous = _trace_decoder.decode(stored[0])
             steps = self._load_steps(trace.id)
             trace = _merge(msgspec.structs.replace(previous, steps=tuple(steps)), trace)
-        problems = structure_problems(trace.steps)
-        if problems:
-            index, field, message = problems[0]
-            result.rejected.append(InputError(
-                f"{message} once merged with the spans already stored",
-                record=f"step {trace.steps[index].id}", field=field, trace_id=trace.id))
-            return
+            merged = True
+        if merged:  # readers check each fragment; a merge can still close a cycle
+            problems = structure_problems(trace.steps)
+            if problems:
+                index, field, message = problems[0]
+                result.rejected.append(InputError(
+                    f"{message} once merged with the other spans of this trace",
+                    record=f"step {trace.steps[index].id}", field=field, trace_id=trace.id))
+                return
         declared = msgspec.structs.replace(trace, steps=())
         declared_bytes = _encoder.encode(declared)
         step_rows = [_step_row(trace.id, seq, step) for seq, step in enumerate(trace.steps)]
@@ -144,49 +153,29 @@ class SQLiteStore:
             result.traces_unchanged += 1
             return
         summary = summarize(trace)
-        db = self._db
         if stored is not None:
-            for table in ("steps", "step_documents"):
-                db.execute(f"DELETE FROM {table} WHERE trace_id = ?", (trace.id,))
-            db.execute("DELETE FROM edges WHERE trace_id = ? AND origin = 'declared'",
-                       (trace.id,))
-        db.execute(f"INSERT OR REPLACE INTO traces ({_TRACE_COLUMNS}) "
-                   "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", (
-                       trace.id, summary.workflow, trace.source_format, trace.session_id,
-                       summary.outcome.value, summary.outcome_reason, summary.start_ns,
-                       summary.end_ns, summary.step_count, summary.error_count,
-                       summary.input_tokens, summary.output_tokens,
-                       orjson.dumps(trace.attributes, default=str).decode(),
-                       declared_bytes, content_hash))
-        db.executemany(f"INSERT INTO steps ({_STEP_COLUMNS}) "
-                       "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", step_rows)
-        db.executemany("INSERT INTO step_documents VALUES (?,?,?,?)", [
-            (trace.id, step.id, position, doc.id)
-            for step in trace.steps for position, doc in enumerate(step.documents)])
-        declared_edges = [e for e in structural_edges(trace, summary.workflow)
-                          if e.type == EdgeType.USES]
-        db.executemany("INSERT OR REPLACE INTO edges VALUES (?,?,?,?,?, 'declared')", [
-            (trace.id, e.source, e.target, e.type.value, e.evidence) for e in declared_edges])
-        self._write_entities(trace, summary.workflow)
-        result.traces_written += 1
-        result.steps_written += len(step_rows)
-
-    def _write_entities(self, trace: Trace, workflow: str | None) -> None:
-        db = self._db
-        if workflow:
-            db.execute("INSERT OR IGNORE INTO workflows VALUES (?)", (workflow,))
-        models = {(f"{s.provider}/{s.model}" if s.provider else s.model, s.provider, s.model)
-                  for s in trace.steps if s.model}
-        db.executemany("INSERT OR IGNORE INTO models VALUES (?,?,?)", models)
-        db.executemany("INSERT OR IGNORE INTO tools VALUES (?)",
-                       {(s.tool_name,) for s in trace.steps if s.tool_name})
-        db.executemany("INSERT OR IGNORE INTO documents VALUES (?,?)",
-                       {(d.id, d.title) for s in trace.steps for d in s.documents})
-        db.executemany("INSERT OR IGNORE INTO rules VALUES (?)",
-                       {(r,) for s in trace.steps for r in s.rules})
-        db.executemany("INSERT OR IGNORE INTO actors VALUES (?,?)",
-                       {(s.override.actor, s.override.actor_role)
-                        for s in trace.steps if s.override})
+            rows.replaced.append(trace.id)
+        rows.traces.append((
+            trace.id, summary.workflow, trace.source_format, trace.session_id,
+            summary.outcome.value, summary.outcome_reason, summary.start_ns, summary.end_ns,
+            summary.step_count, summary.error_count, summary.input_tokens,
+            summary.output_tokens, orjson.dumps(trace.attributes, default=str).decode(),
+            declared_bytes, content_hash))
+        rows.steps.extend(step_rows)
+        for step in trace.steps:
+            for position, doc in enumerate(step.documents):
+                rows.documents.append((trace.id, step.id, position, doc.id))
+                rows.document_entities.add((doc.id, doc.title))
+            if step.model:
+                rows.models.add((model_name(step), step.provider, step.model))
+            if step.tool_name:
+                rows.tools.add((step.tool_name,))
+            for rule in step.rules:
+                rows.rules.add((rule,))
+            if step.override is not None:
+                rows.actors.add((step.override.actor, step.override.actor_role))
+        if summary.workflow:
+            rows.workflows.add((summary.workflow,))
 
     # -- reading ----------------------------------------------------------------
 
@@ -283,8 +272,9 @@ def _chunks(ids: list[str]) -> Iterator[list[str]]:
 
 
 def _step_row(trace_id: str, seq: int, s: Step) -> tuple[Any, ...]:
-    return (trace_id, s.id, seq, s.kind.value, s.name, s.parent_id, s.start_ns, s.end_ns,
-            s.status.value, s.error_type, s.model, s.provider, s.tool_name, s.input_tokens,
+    # StrEnum members are str: sqlite stores them as text without `.value`.
+    return (trace_id, s.id, seq, s.kind, s.name, s.parent_id, s.start_ns, s.end_ns,
+            s.status, s.error_type, s.model, s.provider, s.tool_name, s.input_tokens,
             s.output_tokens, s.cached_input_tokens,
             None if s.cost is None else str(s.cost), _encoder.encode(s))
 
@@ -317,13 +307,45 @@ def _merge(stored: Trace, fragment: Trace) -> Trace:
     )
 
 
-def _merge_within_batch(traces: Sequence[Trace]) -> dict[str, Trace]:
-    """Fragments of one trace in one batch become one; a complete trace resets it."""
-    merged: dict[str, Trace] = {}
+def _merge_within_batch(traces: Sequence[Trace]) -> dict[str, tuple[Trace, bool]]:
+    """Fragments of one trace in one batch become one (flagged as merged)."""
+    merged: dict[str, tuple[Trace, bool]] = {}
     for trace in traces:
         before = merged.get(trace.id)
         if before is None or not trace.partial:
-            merged[trace.id] = trace
+            merged[trace.id] = (trace, False)
         else:
-            merged[trace.id] = _merge(before, trace)
+            merged[trace.id] = (_merge(before[0], trace), True)
     return merged
+
+
+class _BatchRows:
+    """Every row of one batch, written with one ``executemany`` per table."""
+
+    def __init__(self) -> None:
+        self.replaced: list[str] = []
+        self.traces: list[tuple[Any, ...]] = []
+        self.steps: list[tuple[Any, ...]] = []
+        self.documents: list[tuple[str, str, int, str]] = []
+        self.workflows: set[tuple[str]] = set()
+        self.models: set[tuple[str | None, str | None, str]] = set()
+        self.tools: set[tuple[str]] = set()
+        self.document_entities: set[tuple[str, str | None]] = set()
+        self.rules: set[tuple[str]] = set()
+        self.actors: set[tuple[str, str | None]] = set()
+
+    def write(self, db: sqlite3.Connection) -> None:
+        for trace_id in self.replaced:
+            db.execute("DELETE FROM steps WHERE trace_id = ?", (trace_id,))
+            db.execute("DELETE FROM step_documents WHERE trace_id = ?", (trace_id,))
+        db.executemany(f"INSERT OR REPLACE INTO traces ({_TRACE_COLUMNS}) "
+                       "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", self.traces)
+        db.executemany(f"INSERT INTO steps ({_STEP_COLUMNS}) "
+                       "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", self.steps)
+        db.executemany("INSERT INTO step_documents VALUES (?,?,?,?)", self.documents)
+        db.executemany("INSERT OR IGNORE INTO workflows VALUES (?)", self.workflows)
+        db.executemany("INSERT OR IGNORE INTO models VALUES (?,?,?)", self.models)
+        db.executemany("INSERT OR IGNORE INTO tools VALUES (?)", self.tools)
+        db.executemany("INSERT OR IGNORE INTO documents VALUES (?,?)", self.document_entities)
+        db.executemany("INSERT OR IGNORE INTO rules VALUES (?)", self.rules)
+        db.executemany("INSERT OR IGNORE INTO actors VALUES (?,?)", self.actors)
