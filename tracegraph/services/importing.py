@@ -9,7 +9,9 @@ never stop the rest of the file unless ``strict``.
 
 from __future__ import annotations
 
+import gc
 import os
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Callable, Iterable, Iterator
@@ -119,27 +121,46 @@ def import_stream(store: Store, stream: IO[bytes], *, source: str, format: str |
     """Import one seekable stream (a file, or an API payload in a ``BytesIO``)."""
     report = report or FileReport(path=source)
     report.format, items = read_stream(stream, source=source, format=format)
-    for batch in _batches(items, batch_steps, report, strict):
-        result = store.write_traces(batch)
-        report.traces += result.traces_written
-        report.steps += result.steps_written
-        report.unchanged += result.traces_unchanged
-        for error in result.rejected:
-            located = error.located(source=source)
-            report.rejected.append(located)
-            if strict:
-                raise StrictImportError(located)
-        if progress is not None:
-            try:
-                progress(stream.tell())
-            except (OSError, ValueError):
-                pass
+    with _relaxed_gc():
+        for batch in _batches(items, batch_steps, report, strict):
+            result = store.write_traces(batch)
+            report.traces += result.traces_written
+            report.steps += result.steps_written
+            report.unchanged += result.traces_unchanged
+            for error in result.rejected:
+                located = error.located(source=source)
+                report.rejected.append(located)
+                if strict:
+                    raise StrictImportError(located)
+            if progress is not None:
+                try:
+                    progress(stream.tell())
+                except (OSError, ValueError):
+                    pass
     if progress is not None:
         try:
             progress(os.fstat(stream.fileno()).st_size)
         except (OSError, AttributeError, ValueError):
             pass
     return report
+
+
+@contextmanager
+def _relaxed_gc() -> Iterator[None]:
+    """Run the cyclic collector less often while importing.
+
+    Parsing allocates millions of small acyclic objects (dicts, structs); at
+    the default thresholds the collector runs every 700 allocations and costs
+    about a tenth of the import.  Reference counting frees them either way.
+    (Writing in a second thread was measured too: slower, the GIL serialises
+    SQLite's parameter binding with parsing.)
+    """
+    before = gc.get_threshold()
+    gc.set_threshold(100_000, 50, 50)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
 
 
 def _batches(items: Iterator[Trace | InputError], batch_steps: int, report: FileReport,
