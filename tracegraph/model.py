@@ -96,8 +96,13 @@ class EdgeType(StrEnum):
     OF = "OF"
 
 
-class DocumentRef(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
-    """A document a retrieval step returned (a ``Document`` node, by its id)."""
+class DocumentRef(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True,
+                  forbid_unknown_fields=True):
+    """A document a retrieval step returned (a ``Document`` node, by its id).
+
+    The native format decodes documents straight into this struct, so unknown
+    fields are refused here as they are everywhere in that format.
+    """
 
     id: str
     title: str | None = None
@@ -301,12 +306,35 @@ def structure_problems(steps: tuple[Step, ...] | list[Step]) -> list[tuple[int, 
     """
     problems: list[tuple[int, str, str]] = []
     index: dict[str, int] = {}
+    # When every parent is listed before its child (how most sources write a
+    # trace) there can be no cycle, and the costlier walk is skipped.
+    parents_first = True
     for i, step in enumerate(steps):
+        if step.parent_id is not None and step.parent_id not in index:
+            parents_first = False
         if step.id in index:
             problems.append((i, "id", f"duplicate step id {step.id!r} "
                                       f"(also step {index[step.id] + 1})"))
         else:
             index[step.id] = i
+    if not parents_first:
+        problems.extend(_parent_cycles(steps))
+    for i, step in enumerate(steps):
+        if step.retry_of is not None and step.retry_of not in index:
+            problems.append((i, "retry_of", f"no step {step.retry_of!r} in this trace"))
+        if step.override is not None and step.override.replaces is not None \
+                and step.override.replaces not in index:
+            problems.append((i, "override.replaces",
+                             f"no step {step.override.replaces!r} in this trace"))
+        for j, used in enumerate(step.inputs):
+            if used not in index:
+                problems.append((i, f"inputs[{j}]", f"no step {used!r} in this trace"))
+    return problems
+
+
+def _parent_cycles(steps: tuple[Step, ...] | list[Step]) -> list[tuple[int, str, str]]:
+    """Each step that is its own ancestor, reported once per cycle."""
+    problems: list[tuple[int, str, str]] = []
     parent = {s.id: s.parent_id for s in steps}
     acyclic: set[str] = set()  # steps whose ancestry is known to end
     for i, step in enumerate(steps):
@@ -320,20 +348,7 @@ def structure_problems(steps: tuple[Step, ...] | list[Step]) -> list[tuple[int, 
             path.append(current)
             on_path.add(current)
             current = parent[current]
-        else:
-            acyclic.update(path)
-            continue
-        acyclic.update(path)  # reported once; do not report each member again
-    for i, step in enumerate(steps):
-        if step.retry_of is not None and step.retry_of not in index:
-            problems.append((i, "retry_of", f"no step {step.retry_of!r} in this trace"))
-        if step.override is not None and step.override.replaces is not None \
-                and step.override.replaces not in index:
-            problems.append((i, "override.replaces",
-                             f"no step {step.override.replaces!r} in this trace"))
-        for j, used in enumerate(step.inputs):
-            if used not in index:
-                problems.append((i, f"inputs[{j}]", f"no step {used!r} in this trace"))
+        acyclic.update(path)
     return problems
 
 

@@ -32,17 +32,6 @@ Time = str | int | float | None
 Count = Annotated[int, msgspec.Meta(ge=0)]
 
 
-class NativeDocument(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
-    """A document a retrieval returned; ``id`` makes it one Document node across traces."""
-
-    id: str
-    title: str | None = None
-    score: float | None = None
-    content: str | None = None
-    tokens: Count | None = None
-    metadata: dict[str, Any] | None = None
-
-
 class NativeOverride(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
     """A human's intervention: who (actor, role), why, how many minutes, which step it replaced."""
 
@@ -78,13 +67,13 @@ class NativeStep(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True)
     tool_call_id: str | None = None
     arguments: Any = None
     result: Any = None
-    documents: list[NativeDocument] = []
+    documents: tuple[DocumentRef, ...] = ()
     input: Any = None
     output: Any = None
     retry_of: str | None = None
     override: NativeOverride | None = None
-    rules: list[str] = []
-    inputs: list[str] = []
+    rules: tuple[str, ...] = ()
+    inputs: tuple[str, ...] = ()
     outcome: Outcome | None = None
     unit: str | None = None
     value: Decimal | None = None
@@ -190,25 +179,30 @@ def _to_trace(native: NativeTrace, *, source: str, record: str) -> Trace:
                    f"{FORMAT_TAG!r}", "format")
     steps: list[Step] = []
     for i, ns in enumerate(native.steps):
-        where = f"steps[{i}]"
-        if not ns.id:
-            raise fail("step id is empty", f"{where}.id")
-        try:
-            start, end = time_ns(ns.start), time_ns(ns.end)
-        except ValueError as exc:
-            raise fail(str(exc), f"{where}.start/end") from None
+        start, end = ns.start, ns.end
+        if type(start) is not int or type(end) is not int:  # ints are ns already
+            try:
+                start, end = time_ns(start), time_ns(end)
+            except ValueError as exc:
+                raise fail(str(exc), f"steps[{i}].start/end") from None
         if start is not None and end is not None and end < start:
-            raise fail("end is before start", f"{where}.end")
+            raise fail("end is before start", f"steps[{i}].end")
+        if not ns.id:
+            raise fail("step id is empty", f"steps[{i}].id")
         if ns.cost is not None and (not ns.cost.is_finite() or ns.cost < 0):
             raise fail(f"cost must be a finite non-negative number, got {ns.cost}",
-                       f"{where}.cost")
-        if ns.kind == StepKind.HUMAN_OVERRIDE and ns.override is None:
+                       f"steps[{i}].cost")
+        override = None
+        if ns.override is not None:
+            o = ns.override
+            if o.minutes is not None and (not o.minutes.is_finite() or o.minutes < 0):
+                raise fail("minutes must be a finite non-negative number",
+                           f"steps[{i}].override.minutes")
+            override = Override(actor=o.actor, actor_role=o.role, reason=o.reason,
+                                minutes=o.minutes, replaces=o.replaces)
+        elif ns.kind == StepKind.HUMAN_OVERRIDE:
             raise fail("a human_override step needs an override (actor, reason, minutes)",
-                       f"{where}.override")
-        if ns.override is not None and ns.override.minutes is not None \
-                and (not ns.override.minutes.is_finite() or ns.override.minutes < 0):
-            raise fail("minutes must be a finite non-negative number",
-                       f"{where}.override.minutes")
+                       f"steps[{i}].override")
         steps.append(Step(
             id=ns.id, kind=ns.kind, name=ns.name or ns.tool or ns.model or ns.kind.value,
             parent_id=ns.parent, start_ns=start, end_ns=end, status=ns.status,
@@ -217,16 +211,9 @@ def _to_trace(native: NativeTrace, *, source: str, record: str) -> Trace:
             output_tokens=ns.output_tokens, cached_input_tokens=ns.cached_input_tokens,
             cache_write_tokens=ns.cache_write_tokens, reasoning_tokens=ns.reasoning_tokens,
             cost=ns.cost, tool_name=ns.tool, tool_call_id=ns.tool_call_id,
-            arguments=ns.arguments, result=ns.result,
-            documents=tuple(DocumentRef(id=d.id, title=d.title, score=d.score,
-                                        content=d.content, tokens=d.tokens,
-                                        metadata=d.metadata) for d in ns.documents),
-            input=ns.input, output=ns.output, retry_of=ns.retry_of,
-            override=None if ns.override is None else Override(
-                actor=ns.override.actor, actor_role=ns.override.role,
-                reason=ns.override.reason, minutes=ns.override.minutes,
-                replaces=ns.override.replaces),
-            rules=tuple(ns.rules), inputs=tuple(ns.inputs), outcome=ns.outcome,
+            arguments=ns.arguments, result=ns.result, documents=ns.documents,
+            input=ns.input, output=ns.output, retry_of=ns.retry_of, override=override,
+            rules=ns.rules, inputs=ns.inputs, outcome=ns.outcome,
             unit=ns.unit, value=ns.value, attributes=ns.attributes,
         ))
     problems = structure_problems(steps)

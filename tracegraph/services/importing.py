@@ -88,7 +88,7 @@ def expand_paths(paths: Iterable[str | Path]) -> list[Path]:
 
 
 def import_paths(store: Store, paths: Iterable[str | Path], *, format: str | None = None,
-                 strict: bool = False, batch_steps: int = 5000,
+                 strict: bool = False, batch_steps: int = 10_000,
                  on_file: Callable[[Path, int], ProgressFn] | None = None) -> ImportReport:
     """Import every file; ``on_file(path, size)`` may return a progress callback."""
     report = ImportReport()
@@ -115,7 +115,7 @@ def import_paths(store: Store, paths: Iterable[str | Path], *, format: str | Non
 
 
 def import_stream(store: Store, stream: IO[bytes], *, source: str, format: str | None = None,
-                  strict: bool = False, batch_steps: int = 5000,
+                  strict: bool = False, batch_steps: int = 10_000,
                   report: FileReport | None = None,
                   progress: ProgressFn | None = None) -> FileReport:
     """Import one seekable stream (a file, or an API payload in a ``BytesIO``)."""

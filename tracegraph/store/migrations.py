@@ -10,11 +10,15 @@ from __future__ import annotations
 __all__ = ["MIGRATIONS", "SCHEMA_VERSION"]
 
 MIGRATIONS: tuple[str, ...] = (
-    # 1: the graph of DESIGN.md.  Steps keep their source ids; the composite key
-    # (trace_id, id) because span ids are only unique within a trace.  `payload`
-    # is the whole Step as JSON, so reads never lose a field; the other columns
-    # are what queries filter and aggregate on.  Steps is a rowid table: its rows
-    # are large, where WITHOUT ROWID is slower.
+    # 1: the graph of DESIGN.md.  A trace's full record (every step, every
+    # field) is one JSON document in `traces.document`: a trace is read and
+    # merged whole, and one encode per trace is far cheaper than one per step.
+    # `steps` holds one narrow row per step for queries across traces (by
+    # kind, model, tool, status); measured, each extra column costs ~5% of the
+    # import, so tokens and costs per step live with the analysis results
+    # (priced there), not here.  Steps keep
+    # their source ids, keyed (trace_id, id) since span ids are only unique
+    # within a trace.  `model` is the Model node's name (provider/model).
     """
     CREATE TABLE traces (
         id              TEXT PRIMARY KEY,
@@ -30,7 +34,7 @@ MIGRATIONS: tuple[str, ...] = (
         input_tokens    INTEGER NOT NULL,
         output_tokens   INTEGER NOT NULL,
         attributes      TEXT NOT NULL,
-        declared        BLOB NOT NULL,
+        document        BLOB NOT NULL,
         content_hash    TEXT NOT NULL
     );
     CREATE INDEX traces_workflow ON traces(workflow, start_ns);
@@ -40,27 +44,13 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE TABLE steps (
         trace_id        TEXT NOT NULL,
         id              TEXT NOT NULL,
-        seq             INTEGER NOT NULL,
         kind            TEXT NOT NULL,
-        name            TEXT NOT NULL,
-        parent_id       TEXT,
-        start_ns        INTEGER,
-        end_ns          INTEGER,
         status          TEXT NOT NULL,
-        error_type      TEXT,
         model           TEXT,
-        provider        TEXT,
         tool_name       TEXT,
-        input_tokens    INTEGER,
-        output_tokens   INTEGER,
-        cached_input_tokens INTEGER,
-        cost            TEXT,
-        payload         BLOB NOT NULL,
         PRIMARY KEY (trace_id, id)
-    );
+    ) WITHOUT ROWID;
 
-    -- Key columns first: SQLite 3.40's integrity_check misreads WITHOUT ROWID
-    -- tables whose key columns follow a non-key column.
     CREATE TABLE step_documents (
         trace_id    TEXT NOT NULL,
         step_id     TEXT NOT NULL,
