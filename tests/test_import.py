@@ -132,3 +132,12 @@ def test_memory_stays_flat_as_the_file_grows(tmp_path: Path) -> None:
         tracemalloc.stop()
         store.close()
     assert peaks[1] < 2 * peaks[0], peaks
+
+
+def test_every_bundled_fixture_imports_cleanly_as_its_own_trace(store: SQLiteStore) -> None:
+    """The README's first command imports fixtures/: no rejection, no id collisions."""
+    report = import_paths(store, [FIXTURES])
+    assert report.ok, [str(e) for f in report.files for e in f.rejected]
+    assert {f.format for f in report.files} == {"native", "otlp", "spans", "langfuse",
+                                                 "langsmith"}
+    assert store.counts().traces == report.traces

@@ -198,3 +198,19 @@ def test_the_graph_carries_every_property_and_the_relationships_of_the_design(
     assert graph.nodes["Trace:T"]["workflow"] == "claims"
     assert graph.nodes["Tool:lookup"]["label"] == "Tool"
     assert graph.edges["llm", "ret", "USES"]["evidence"] == "declared input"
+
+
+def test_a_later_record_of_the_same_step_fills_in_without_erasing(store: SQLiteStore) -> None:
+    """A LangSmith patch in a later file closes a run; it must not wipe the post's inputs."""
+    post = Step(id="run", kind=StepKind.LLM, name="ChatOpenAI", start_ns=10, model="gpt-4o",
+                input={"messages": ["hi"]}, attributes={"tags": ["a"]})
+    patch = Step(id="run", kind=StepKind.LLM, end_ns=90, status=Status.OK,
+                 output="hello", output_tokens=5, attributes={"usage": 1})
+    store.write_traces([_fragment([post])])
+    store.write_traces([_fragment([patch])])
+    (merged,) = store.get_trace("t1").steps
+    assert (merged.name, merged.start_ns, merged.end_ns, merged.model) == (
+        "ChatOpenAI", 10, 90, "gpt-4o")
+    assert merged.input == {"messages": ["hi"]} and merged.output == "hello"
+    assert merged.status == Status.OK and merged.output_tokens == 5
+    assert merged.attributes == {"tags": ["a"], "usage": 1}

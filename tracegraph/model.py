@@ -39,6 +39,7 @@ __all__ = [
     "structural_edges",
     "summarize",
     "structure_problems",
+    "merge_step",
     "TraceSummary",
 ]
 
@@ -131,6 +132,12 @@ class Step(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     durations are exact.  ``attributes`` keeps every source attribute that no
     field below took, so nothing a source said is lost; ``raw`` keeps the source
     record itself for auditors.
+
+    Tokens follow the OpenTelemetry GenAI convention, and every reader converts
+    to it: ``input_tokens`` is the whole prompt, with ``cached_input_tokens``
+    (cache reads) and ``cache_write_tokens`` as parts of it; ``output_tokens``
+    includes ``reasoning_tokens``.  Pricing relies on this to charge each part
+    once, at its own rate.
     """
 
     id: str
@@ -215,6 +222,26 @@ class Edge(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     target: str
     type: EdgeType
     evidence: str = ""
+
+
+_STEP_DEFAULTS = {f.name: f.default for f in msgspec.structs.fields(Step)
+                  if f.default is not msgspec.NODEFAULT}
+
+
+def merge_step(earlier: Step, later: Step) -> Step:
+    """One step said twice (a LangSmith post then its patch, an OTLP span re-sent).
+
+    What the later record says wins; what it leaves unsaid (a default: no end
+    time, status unset, no outputs) keeps the earlier value, so a patch that
+    only closes a run does not erase its inputs.  Attributes merge by key.
+    """
+    values: dict[str, Any] = {}
+    for name in Step.__struct_fields__:
+        new = getattr(later, name)
+        values[name] = getattr(earlier, name) if (
+            name in _STEP_DEFAULTS and new == _STEP_DEFAULTS[name]) else new
+    values["attributes"] = {**earlier.attributes, **later.attributes}
+    return Step(**values)
 
 
 def entity_key(label: str, name: str) -> str:

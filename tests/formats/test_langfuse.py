@@ -171,7 +171,7 @@ def test_real_tool_spans_and_metadata_hints(real_dir: Path) -> None:
 
 def test_invoice_export_retry_tool_retriever_and_cached_tokens() -> None:
     (trace,) = traces_of(FIXTURES / "invoice-retry-export.json")
-    assert trace.id == "4bf92f3577b34da6a3ce929d0e0e4736"
+    assert trace.id == "5a0c7e2b19d84f63b7e1c94d2a6f8e31"
     assert trace.workflow == "invoice-processing" and trace.outcome is None
     assert trace.session_id == "ap-batch-2026-03-02-am"
     assert trace.attributes["vendor_id"] == "V-10442"

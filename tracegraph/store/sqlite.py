@@ -19,8 +19,8 @@ import networkx as nx
 import orjson
 
 from ..errors import InputError, NotFound, StoreError
-from ..model import Edge, EdgeType, Outcome, Step, Trace, model_name, structure_problems, \
-    summarize
+from ..model import Edge, EdgeType, Outcome, Trace, merge_step, model_name, \
+    structure_problems, summarize
 from .base import StoreCounts, TraceRow, WriteResult
 from .graphs import trace_graph
 from .migrations import MIGRATIONS, SCHEMA_VERSION
@@ -273,7 +273,8 @@ def _merge(stored: Trace, fragment: Trace) -> Trace:
     """A trace's stored state with a late fragment applied: steps by id, fields if said."""
     steps = {s.id: s for s in stored.steps}
     for step in fragment.steps:
-        steps[step.id] = step
+        before = steps.get(step.id)
+        steps[step.id] = step if before is None else merge_step(before, step)
     return Trace(
         id=stored.id,
         source_format=stored.source_format,
