@@ -32,7 +32,7 @@ from .store import open_store, resolve_db
 
 app = typer.Typer(
     name="tracegraph",
-    help="Agent traces as a decision graph: import, browse, and (soon) price every step.",
+    help="Agent traces as a decision graph: import them from any common format, browse them.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
