@@ -170,3 +170,16 @@ def test_any_valid_trace_reads_back_with_the_same_ids_parents_tokens_and_costs(
             assert step.input_tokens == raw.get("input_tokens")
             assert step.cost == (Decimal(raw["cost"]) if "cost" in raw else None)
             assert step.inputs == tuple(raw.get("inputs", ()))
+
+
+@pytest.mark.parametrize(("step", "field", "words"), [
+    ({"id": "a", "kind": "llm", "input_tokens": 10**15}, "steps[0].input_tokens", "<= "),
+    ({"id": "a", "kind": "llm", "start": str(10**25)}, "steps[0].start/end", "out of range"),
+    ({"id": "a", "kind": "llm", "start": "2026-13-45T99:00:00Z"}, "steps[0].start/end",
+     "ISO 8601"),
+])
+def test_absurd_values_are_rejected_not_stored(step: dict[str, Any], field: str,
+                                               words: str) -> None:
+    item = _read_one(_trace(steps=[step]))
+    assert isinstance(item, InputError)
+    assert item.field == field and words in item.message

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 
+import pytest
+
 from tracegraph.errors import InputError
 from tracegraph.formats.records import JsonRecord, iter_json_records
 
@@ -49,3 +51,23 @@ def test_an_empty_file_is_an_error_naming_the_file() -> None:
         (item,) = _read(data)
         assert isinstance(item, InputError)
         assert "f.json" in str(item) and "empty" in str(item)
+
+
+def test_an_over_long_line_is_refused_and_the_next_line_still_read(
+        monkeypatch: "pytest.MonkeyPatch") -> None:
+    import tracegraph.formats.records as records
+    monkeypatch.setattr(records, "MAX_RECORD_BYTES", 100)
+    data = b'{"a":1}\n{"big": "' + b"x" * 500 + b'"}\n{"c":3}\n'
+    items = _read(data)
+    assert [getattr(i, "label", None) or i.record for i in items] == ["line 1", "line 2",
+                                                                      "line 3"]
+    assert isinstance(items[1], InputError) and "larger than" in items[1].message
+    assert isinstance(items[2], JsonRecord) and items[2].decode() == {"c": 3}
+
+
+def test_a_document_over_the_limit_is_refused_with_advice(
+        monkeypatch: "pytest.MonkeyPatch") -> None:
+    import tracegraph.formats.records as records
+    monkeypatch.setattr(records, "MAX_RECORD_BYTES", 100)
+    (item,) = _read(b'{\n "spans": [' + b'{"x": 1},' * 50 + b'{}]\n}\n')
+    assert isinstance(item, InputError) and "JSONL" in item.message

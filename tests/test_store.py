@@ -214,3 +214,12 @@ def test_a_later_record_of_the_same_step_fills_in_without_erasing(store: SQLiteS
     assert merged.input == {"messages": ["hi"]} and merged.output == "hello"
     assert merged.status == Status.OK and merged.output_tokens == 5
     assert merged.attributes == {"tags": ["a"], "usage": 1}
+
+
+def test_a_value_too_large_for_the_store_rejects_that_trace_only(store: SQLiteStore) -> None:
+    huge = Step(id="x", kind=StepKind.LLM, input_tokens=2**64)
+    fine = Trace(id="ok", source_format="native", steps=(Step(id="a", kind=StepKind.LLM),))
+    result = store.write_traces([Trace(id="bad", source_format="native", steps=(huge,)), fine])
+    assert result.traces_written == 1 and len(result.rejected) == 1
+    assert "input_tokens" in result.rejected[0].message
+    assert store.find_trace_ids(["bad", "ok"]) == {"ok"}

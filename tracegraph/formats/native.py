@@ -21,7 +21,7 @@ from ..errors import InputError
 from ..model import DocumentRef, Outcome, Override, Status, Step, StepKind, Trace, \
     structure_problems
 from .records import JsonRecord
-from .values import time_ns
+from .values import MAX_COUNT, time_ns
 
 __all__ = ["NAME", "sniff", "read", "FORMAT_TAG"]
 
@@ -29,7 +29,7 @@ NAME = "native"
 FORMAT_TAG = "tracegraph.trace/v1"
 
 Time = str | int | float | None
-Count = Annotated[int, msgspec.Meta(ge=0)]
+Count = Annotated[int, msgspec.Meta(ge=0, le=MAX_COUNT)]
 
 
 class NativeOverride(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
@@ -179,12 +179,10 @@ def _to_trace(native: NativeTrace, *, source: str, record: str) -> Trace:
                    f"{FORMAT_TAG!r}", "format")
     steps: list[Step] = []
     for i, ns in enumerate(native.steps):
-        start, end = ns.start, ns.end
-        if type(start) is not int or type(end) is not int:  # ints are ns already
-            try:
-                start, end = time_ns(start), time_ns(end)
-            except ValueError as exc:
-                raise fail(str(exc), f"steps[{i}].start/end") from None
+        try:
+            start, end = time_ns(ns.start), time_ns(ns.end)
+        except ValueError as exc:
+            raise fail(str(exc), f"steps[{i}].start/end") from None
         if start is not None and end is not None and end < start:
             raise fail("end is before start", f"steps[{i}].end")
         if not ns.id:

@@ -44,12 +44,24 @@ class JsonRecord:
         return self.value
 
 
+MAX_RECORD_BYTES = 256 * 2**20
+"""The largest single record (a JSONL line, a whole document) read into memory."""
+
+
 class _Prefixed:
-    """A stream with bytes already read put back in front (for ``ijson``)."""
+    """A stream with bytes already read put back in front (for ``ijson`` and lines)."""
 
     def __init__(self, prefix: bytes, rest: IO[bytes]) -> None:
         self._prefix = prefix
         self._rest = rest
+
+    def readline(self, size: int = -1) -> bytes:
+        if not self._prefix:
+            return self._rest.readline(size)
+        head, self._prefix = self._prefix, b""
+        if head.endswith(b"\n"):
+            return head
+        return head + self._rest.readline(size - len(head) if size >= 0 else -1)
 
     def read(self, size: int = -1) -> bytes:
         if self._prefix:
@@ -96,13 +108,18 @@ def iter_json_records(stream: IO[bytes], *, source: str) -> Iterator[JsonRecord 
     cannot be resynchronised: what came before the break is kept and the break
     is reported once.
     """
-    first = stream.readline()
+    limit = MAX_RECORD_BYTES
+    first = stream.readline(limit + 1)
     number = 1
     while first and not first.strip():
-        first = stream.readline()
+        first = stream.readline(limit + 1)
         number += 1
     if not first:
         yield InputError("the file is empty", source=source)
+        return
+    if len(first) > limit:
+        yield _too_large(stream, source=source, label=f"line {number}")
+        yield from _jsonl(stream, source=source, start=number + 1)
         return
     peek = stream.read(1)
     skipped_lines = 0
@@ -113,10 +130,8 @@ def iter_json_records(stream: IO[bytes], *, source: str) -> Iterator[JsonRecord 
     if kind == "jsonl":
         yield JsonRecord(label=f"line {number}", data=first)
         # the byte peeked past the blank lines starts the next record's line
-        lines = _chain_lines(peek + stream.readline(), stream)
-        for offset, line in enumerate(lines, start=number + 1 + skipped_lines):
-            if line.strip():
-                yield JsonRecord(label=f"line {offset}", data=line)
+        yield from _jsonl(_Prefixed(peek, stream), source=source,
+                          start=number + 1 + skipped_lines)
         return
     if kind == "array":
         index = 0
@@ -125,18 +140,46 @@ def iter_json_records(stream: IO[bytes], *, source: str) -> Iterator[JsonRecord 
                     ijson.items(_Prefixed(first + peek, stream), "item"), start=1):
                 yield JsonRecord(label=f"record {index}", value=_plain(value))
         except (ijson.JSONError, ijson.IncompleteJSONError) as exc:
-            yield InputError(f"invalid JSON after record {index}: {exc}", source=source,
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else "parse error"
+            yield InputError(f"invalid JSON after record {index}: {reason}", source=source,
                              record=f"record {index + 1}")
         return
     if not peek:  # a file of one line: name the line, as for JSONL
         yield JsonRecord(label=f"line {number}", data=first)
         return
-    yield JsonRecord(label="document", data=first + peek + stream.read())
+    data = first + peek + stream.read(limit + 1 - len(first) - len(peek))
+    if len(data) > limit:
+        yield InputError(
+            f"a single JSON document larger than {limit // 2**20} MB; export it as JSONL "
+            "or a JSON array, which tracegraph reads one record at a time",
+            source=source, record="document")
+        return
+    yield JsonRecord(label="document", data=data)
 
 
-def _chain_lines(first: bytes, stream: IO[bytes]) -> Iterator[bytes]:
-    yield first
-    yield from stream
+def _jsonl(stream: Any, *, source: str, start: int) -> Iterator[JsonRecord | InputError]:
+    """The remaining lines as records, numbered from ``start``; over-long lines refused."""
+    limit = MAX_RECORD_BYTES
+    number = start
+    while True:
+        line = stream.readline(limit + 1)
+        if not line:
+            return
+        if len(line) > limit and not line.endswith(b"\n"):
+            yield _too_large(stream, source=source, label=f"line {number}")
+        elif line.strip():
+            yield JsonRecord(label=f"line {number}", data=line)
+        number += 1
+
+
+def _too_large(stream: Any, *, source: str, label: str) -> InputError:
+    """Skip the rest of an over-long line (without holding it) and say why."""
+    while True:
+        chunk = stream.readline(1 << 20)
+        if not chunk or chunk.endswith(b"\n"):
+            break
+    return InputError(f"record larger than {MAX_RECORD_BYTES // 2**20} MB; nothing of it "
+                      "was read", source=source, record=label)
 
 
 def first_record(stream: IO[bytes], *, source: str) -> Any:

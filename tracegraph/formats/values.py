@@ -17,6 +17,10 @@ import orjson
 __all__ = ["time_ns", "to_decimal", "to_int", "maybe_json", "iso"]
 
 _NS = 1_000_000_000
+MAX_COUNT = 10**12
+"""No single step has used a trillion tokens: a larger count is a broken record."""
+MAX_TIME_NS = 2**63 - 1
+"""Times are stored as signed 64-bit nanoseconds (until the year 2262)."""
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
@@ -28,7 +32,7 @@ def time_ns(value: Any) -> int | None:
     numbers.  A naive ISO time is taken as UTC, as every exporter we read
     writes UTC.
     """
-    if type(value) is int and value >= 100_000_000_000_000_000:
+    if type(value) is int and 100_000_000_000_000_000 <= value <= MAX_TIME_NS:
         return value  # already nanoseconds: the common case, kept fast
     if value is None or value == "":
         return None
@@ -54,6 +58,8 @@ def time_ns(value: Any) -> int | None:
             return int(Decimal(repr(value)) * 1_000_000)
         if magnitude < 1e17:
             return int(value) * 1000
+        if value > MAX_TIME_NS or value < 0:
+            raise ValueError(f"time {value} is out of range (after the year 2262)")
         return int(value)
     raise ValueError(f"expected a time, got {type(value).__name__}")
 
@@ -111,6 +117,8 @@ def to_int(value: Any) -> int | None:
         raise ValueError(f"expected a whole number, got {value!r}")
     if result < 0:
         raise ValueError(f"expected a count, got negative {result}")
+    if result > MAX_COUNT:
+        raise ValueError(f"count {result} is absurd (more than {MAX_COUNT:,})")
     return result
 
 

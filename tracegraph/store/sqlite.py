@@ -36,6 +36,7 @@ _TRACE_COLUMNS = ("id, workflow, source_format, session_id, outcome, outcome_rea
                   "attributes, document, content_hash")
 _ROW_COLUMNS = ("id, workflow, outcome, outcome_reason, source_format, start_ns, end_ns, "
                 "step_count, error_count, input_tokens, output_tokens, attributes")
+_INT64 = 2**63
 _CHUNK = 500  # ids per IN (...) list, below SQLite's parameter limit
 
 
@@ -145,6 +146,15 @@ class SQLiteStore:
             result.traces_unchanged += 1
             return
         summary = summarize(trace)
+        for name in ("start_ns", "end_ns", "input_tokens", "output_tokens"):
+            value = getattr(summary, name)
+            if value is not None and not -_INT64 <= value < _INT64:
+                # Readers bound each value; this keeps one absurd trace from
+                # failing the whole batch if a reader ever lets one through.
+                result.rejected.append(InputError(
+                    f"{name} {value} does not fit the store (64-bit)", field=name,
+                    trace_id=trace.id))
+                return
         if stored is not None:
             rows.replaced.append(trace.id)
         rows.traces.append((
