@@ -192,7 +192,8 @@ def native_to_otlp(trace: dict[str, Any], rng: random.Random) -> dict[str, Any]:
             attrs["gen_ai.operation.name"] = op
         if step["kind"] == "agent":
             attrs["gen_ai.agent.name"] = trace["workflow"]
-            attrs.update({f"tracegraph.attr.{k}": v for k, v in trace["attributes"].items()})
+            attrs["tracegraph.outcome"] = trace["outcome"]
+            attrs.update(trace["attributes"])  # segments, as users put them on the root
         if "model" in step:
             attrs["gen_ai.provider.name"] = step["provider"]
             attrs["gen_ai.request.model"] = step["model"]

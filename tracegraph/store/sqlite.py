@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import sqlite3
 import threading
+import zlib
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Sequence
 
@@ -130,7 +131,7 @@ class SQLiteStore:
                  rows: "_BatchRows", result: WriteResult) -> None:
         """Rows for one trace, or a rejection; nothing is written here."""
         if stored is not None and trace.partial:
-            trace = _merge(_trace_decoder.decode(stored[0]), trace)
+            trace = _merge(_decode_document(stored[0]), trace)
             merged = True
         if merged:  # readers check each fragment; a merge can still close a cycle
             problems = structure_problems(trace.steps)
@@ -140,7 +141,7 @@ class SQLiteStore:
                     f"{message} once merged with the other spans of this trace",
                     record=f"step {trace.steps[index].id}", field=field, trace_id=trace.id))
                 return
-        document = _encoder.encode(trace)
+        document = _encode_document(trace)
         content_hash = hashlib.blake2b(document, digest_size=16).hexdigest()
         if stored is not None and stored[1] == content_hash:
             result.traces_unchanged += 1
@@ -193,7 +194,7 @@ class SQLiteStore:
         row = self._query("SELECT document FROM traces WHERE id = ?", (trace_id,)).fetchone()
         if row is None:
             raise NotFound(f"no trace {trace_id!r} in {self.url}")
-        return _trace_decoder.decode(row[0])
+        return _decode_document(row[0])
 
     def trace_row(self, trace_id: str) -> TraceRow:
         row = self._query(f"SELECT {_ROW_COLUMNS} FROM traces WHERE id = ?",
@@ -265,6 +266,20 @@ def _statements(script: str) -> Iterator[str]:
     for statement in script.split(";"):
         if statement.strip():
             yield statement
+
+
+def _encode_document(trace: Trace) -> bytes:
+    """A trace's stored form: its JSON, deflated.
+
+    JSON of agent traces compresses about fourfold; measured on a 1 GB corpus
+    the uncompressed store was 1.5x the input, and writing fewer pages costs
+    less than compressing them.
+    """
+    return zlib.compress(_encoder.encode(trace), 1)
+
+
+def _decode_document(document: bytes) -> Trace:
+    return _trace_decoder.decode(zlib.decompress(document))
 
 
 def _chunks(ids: list[str]) -> Iterator[list[str]]:
