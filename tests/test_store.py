@@ -223,3 +223,22 @@ def test_a_value_too_large_for_the_store_rejects_that_trace_only(store: SQLiteSt
     assert result.traces_written == 1 and len(result.rejected) == 1
     assert "input_tokens" in result.rejected[0].message
     assert store.find_trace_ids(["bad", "ok"]) == {"ok"}
+
+
+def test_shared_entities_are_one_node_each_across_traces(store: SQLiteStore) -> None:
+    def trace(trace_id: str) -> Trace:
+        return Trace(id=trace_id, source_format="native", workflow="claims", steps=(
+            Step(id="r", kind=StepKind.RETRIEVAL, documents=(DocumentRef(id="POL-7",
+                                                                         title="Policy"),)),
+            Step(id="l", kind=StepKind.LLM, model="gpt-4o", provider="openai"),
+            Step(id="t", kind=StepKind.TOOL_CALL, tool_name="lookup"),
+            Step(id="h", kind=StepKind.HUMAN_OVERRIDE, rules=("EXC-12",),
+                 override=Override(actor="ann", actor_role="adjuster"))))
+    store.write_traces([trace("a"), trace("b")])
+    assert [(e.label.value, e.name, e.properties) for e in store.entities()] == [
+        ("Actor", "ann", {"role": "adjuster"}), ("Document", "POL-7", {"title": "Policy"}),
+        ("Model", "openai/gpt-4o", {"provider": "openai", "model": "gpt-4o"}),
+        ("Rule", "EXC-12", {}), ("Tool", "lookup", {}), ("Workflow", "claims", {})]
+    graph = store.graph("a")
+    assert graph.nodes["Actor:ann"]["role"] == "adjuster"
+    assert graph.nodes["Document:POL-7"]["title"] == "Policy"

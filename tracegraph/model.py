@@ -30,6 +30,9 @@ __all__ = [
     "Status",
     "Outcome",
     "EdgeType",
+    "EntityLabel",
+    "Entity",
+    "entities",
     "DocumentRef",
     "Override",
     "Step",
@@ -215,6 +218,33 @@ class Trace(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     session_id: str | None = None
 
 
+class EntityLabel(StrEnum):
+    """Shared nodes: one per name across all traces (DESIGN.md, "The graph")."""
+
+    WORKFLOW = "Workflow"
+    MODEL = "Model"
+    TOOL = "Tool"
+    DOCUMENT = "Document"
+    RULE = "Rule"
+    ACTOR = "Actor"
+
+
+class Entity(msgspec.Struct, frozen=True, kw_only=True):
+    """A shared node, e.g. the ``Tool`` ``lookup_policy`` that many steps called.
+
+    ``properties`` holds what the traces say of it (a document's title, an
+    actor's role, a model's provider); the first trace to say it wins.
+    """
+
+    label: EntityLabel
+    name: str
+    properties: dict[str, Any] = {}
+
+    @property
+    def key(self) -> str:
+        return entity_key(self.label.value, self.name)
+
+
 class Edge(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     """A relationship with the evidence that made it."""
 
@@ -258,6 +288,26 @@ def model_name(step: Step) -> str | None:
     if step.model is None:
         return None
     return f"{step.provider}/{step.model}" if step.provider else step.model
+
+
+def entities(trace: Trace, workflow: str | None) -> Iterator[Entity]:
+    """The shared nodes a trace touches (with repeats; callers de-duplicate)."""
+    if workflow:
+        yield Entity(label=EntityLabel.WORKFLOW, name=workflow)
+    for step in trace.steps:
+        if step.model:
+            yield Entity(label=EntityLabel.MODEL, name=model_name(step) or step.model,
+                         properties={"provider": step.provider, "model": step.model})
+        if step.tool_name:
+            yield Entity(label=EntityLabel.TOOL, name=step.tool_name)
+        for doc in step.documents:
+            yield Entity(label=EntityLabel.DOCUMENT, name=doc.id,
+                         properties={"title": doc.title})
+        for rule in step.rules:
+            yield Entity(label=EntityLabel.RULE, name=rule)
+        if step.override is not None:
+            yield Entity(label=EntityLabel.ACTOR, name=step.override.actor,
+                         properties={"role": step.override.actor_role})
 
 
 def time_order(steps: tuple[Step, ...] | list[Step]) -> list[Step]:

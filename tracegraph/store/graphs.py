@@ -17,7 +17,7 @@ from typing import Any, Sequence
 import msgspec
 import networkx as nx
 
-from ..model import Edge, Trace, entity_key, summarize, structural_edges
+from ..model import Edge, Trace, entities, entity_key, summarize, structural_edges
 
 __all__ = ["trace_graph", "step_properties"]
 
@@ -44,6 +44,10 @@ def trace_graph(trace: Trace, *, stored_edges: Sequence[Edge] = ()) -> "nx.Multi
                    session_id=trace.session_id)
     for step in trace.steps:
         graph.add_node(step.id, label="Step", **step_properties(step))
+    for entity in entities(trace, summary.workflow):
+        if entity.key not in graph:
+            graph.add_node(entity.key, label=entity.label.value, id=entity.name,
+                           **entity.properties)
     for edge in list(structural_edges(trace, summary.workflow)) + list(stored_edges):
         for key in (edge.source, edge.target):
             if key not in graph:

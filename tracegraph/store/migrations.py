@@ -73,12 +73,14 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (trace_id, source, target, type)
     ) WITHOUT ROWID;
 
-    CREATE TABLE workflows (name TEXT PRIMARY KEY) WITHOUT ROWID;
-    CREATE TABLE models (name TEXT PRIMARY KEY, provider TEXT, model TEXT NOT NULL) WITHOUT ROWID;
-    CREATE TABLE tools (name TEXT PRIMARY KEY) WITHOUT ROWID;
-    CREATE TABLE documents (id TEXT PRIMARY KEY, title TEXT) WITHOUT ROWID;
-    CREATE TABLE rules (id TEXT PRIMARY KEY) WITHOUT ROWID;
-    CREATE TABLE actors (id TEXT PRIMARY KEY, role TEXT) WITHOUT ROWID;
+    -- Shared nodes (Workflow, Model, Tool, Document, Rule, Actor): one row
+    -- per label and name across all traces.
+    CREATE TABLE entities (
+        label       TEXT NOT NULL,
+        name        TEXT NOT NULL,
+        properties  TEXT NOT NULL,
+        PRIMARY KEY (label, name)
+    ) WITHOUT ROWID;
     """,
 )
 

@@ -20,8 +20,8 @@ import networkx as nx
 import orjson
 
 from ..errors import InputError, NotFound, StoreError
-from ..model import Edge, EdgeType, Outcome, Trace, merge_step, model_name, \
-    structure_problems, summarize
+from ..model import Edge, EdgeType, Entity, EntityLabel, Outcome, Trace, entities, \
+    merge_step, model_name, structure_problems, summarize
 from .base import StoreCounts, TraceRow, WriteResult
 from .graphs import trace_graph
 from .migrations import MIGRATIONS, SCHEMA_VERSION
@@ -171,18 +171,9 @@ class SQLiteStore:
              s.tool_name) for s in trace.steps])
         for step in trace.steps:
             for position, doc in enumerate(step.documents):
-                rows.documents.append((trace.id, step.id, position, doc.id))
-                rows.document_entities.add((doc.id, doc.title))
-            if step.model:
-                rows.models.add((model_name(step), step.provider, step.model))
-            if step.tool_name:
-                rows.tools.add((step.tool_name,))
-            for rule in step.rules:
-                rows.rules.add((rule,))
-            if step.override is not None:
-                rows.actors.add((step.override.actor, step.override.actor_role))
-        if summary.workflow:
-            rows.workflows.add((summary.workflow,))
+                rows.documents.append((trace_id, step.id, position, doc.id))
+        for entity in entities(trace, summary.workflow):
+            rows.entities.setdefault((entity.label, entity.name), entity)
 
     # -- reading ----------------------------------------------------------------
 
@@ -243,9 +234,22 @@ class SQLiteStore:
         def count(table: str) -> int:
             return int(self._query(f"SELECT count(*) FROM {table}").fetchone()[0])
 
+        by_label = dict(self._query("SELECT label, count(*) FROM entities GROUP BY label")
+                        .fetchall())
         return StoreCounts(traces=count("traces"), steps=count("steps"),
-                           workflows=count("workflows"), models=count("models"),
-                           tools=count("tools"), documents=count("documents"))
+                           workflows=by_label.get("Workflow", 0),
+                           models=by_label.get("Model", 0), tools=by_label.get("Tool", 0),
+                           documents=by_label.get("Document", 0))
+
+    def entities(self, label: EntityLabel | None = None) -> list[Entity]:
+        """The shared nodes, optionally of one label, by name."""
+        sql = "SELECT label, name, properties FROM entities"
+        params: tuple[str, ...] = ()
+        if label is not None:
+            sql += " WHERE label = ?"
+            params = (EntityLabel(label).value,)
+        return [Entity(label=EntityLabel(l), name=n, properties=orjson.loads(p))
+                for l, n, p in self._query(sql + " ORDER BY label, name", params)]
 
     def integrity_problems(self) -> list[str]:
         """SQLite's own check plus ours: every trace's step count matches its steps."""
@@ -336,12 +340,7 @@ class _BatchRows:
         self.traces: list[tuple[Any, ...]] = []
         self.steps: list[tuple[Any, ...]] = []
         self.documents: list[tuple[str, str, int, str]] = []
-        self.workflows: set[tuple[str]] = set()
-        self.models: set[tuple[str | None, str | None, str]] = set()
-        self.tools: set[tuple[str]] = set()
-        self.document_entities: set[tuple[str, str | None]] = set()
-        self.rules: set[tuple[str]] = set()
-        self.actors: set[tuple[str, str | None]] = set()
+        self.entities: dict[tuple[EntityLabel, str], Entity] = {}
 
     def write(self, db: sqlite3.Connection) -> None:
         for trace_id in self.replaced:
@@ -352,9 +351,6 @@ class _BatchRows:
         db.executemany(f"INSERT INTO steps ({_STEP_COLUMNS}) VALUES (?,?,?,?,?,?)",
                        self.steps)
         db.executemany("INSERT INTO step_documents VALUES (?,?,?,?)", self.documents)
-        db.executemany("INSERT OR IGNORE INTO workflows VALUES (?)", self.workflows)
-        db.executemany("INSERT OR IGNORE INTO models VALUES (?,?,?)", self.models)
-        db.executemany("INSERT OR IGNORE INTO tools VALUES (?)", self.tools)
-        db.executemany("INSERT OR IGNORE INTO documents VALUES (?,?)", self.document_entities)
-        db.executemany("INSERT OR IGNORE INTO rules VALUES (?)", self.rules)
-        db.executemany("INSERT OR IGNORE INTO actors VALUES (?,?)", self.actors)
+        db.executemany("INSERT OR IGNORE INTO entities VALUES (?,?,?)", [
+            (e.label, e.name, orjson.dumps(e.properties).decode())
+            for e in self.entities.values()])
