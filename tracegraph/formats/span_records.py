@@ -21,15 +21,15 @@ from __future__ import annotations
 
 from typing import Any, Iterator
 
-import orjson
-
 from ..errors import InputError
 from ..model import Step, Trace
-from .otlp_json import SpanDecodeError, decode_attributes
+from .decoded_records import decoded_records
+from .flattened import flatten_attributes
+from .otlp_encoding import SpanDecodeError, decode_attributes
 from .records import JsonRecord
 from .values import time_ns
-from .vocabulary import OPENINFERENCE_KINDS, SpanEvent, agent_name_of, flatten_attributes, \
-    session_id_of, status_from_code, step_from_span
+from .vocabulary import OPENINFERENCE_KINDS, SpanEvent, agent_name_of, session_id_of, \
+    status_from_code, step_from_span
 
 __all__ = ["NAME", "sniff", "read", "BUFFER_LIMIT"]
 
@@ -84,16 +84,11 @@ def read(records: Iterator[JsonRecord | InputError], *, source: str,
          buffer_limit: int = BUFFER_LIMIT) -> Iterator[Trace | InputError]:
     """Trace fragments of span records; at most ``buffer_limit`` spans are held at once."""
     buffer = _Buffer(limit=buffer_limit)
-    for record in records:
+    for record in decoded_records(records, source=source):
         if isinstance(record, InputError):
             yield record
             continue
-        try:
-            value = record.decode()
-        except orjson.JSONDecodeError as exc:
-            yield InputError(f"invalid JSON: {exc}", source=source, record=record.label)
-            continue
-        for path, span, parent in _spans_in(value, ""):
+        for path, span, parent in _spans_in(record.value, ""):
             error = buffer.add(span, path, parent)
             if error is not None:
                 yield InputError(error.message, source=source, record=record.label,
