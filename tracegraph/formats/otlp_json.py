@@ -28,7 +28,7 @@ from .decoded_records import decoded_records
 from .otlp_encoding import SpanDecodeError, decode_any_value, decode_attributes, normalize_id
 from .records import JsonRecord
 from .vocabulary import SpanEvent, agent_name_of, session_id_of, status_from_code, \
-    step_from_span
+    step_from_span, trace_attributes_of
 
 __all__ = ["NAME", "sniff", "read", "read_request", "decode_any_value", "decode_attributes",
            "normalize_id", "SpanDecodeError"]
@@ -213,7 +213,7 @@ def _fragment(trace_id: str, parts: _TraceParts) -> Trace:
         declared = parts.root.attributes.get(_OUTCOME_ATTRIBUTE)
         if declared in ("success", "failure", "unknown"):
             outcome = Outcome(declared)
-        attributes = parts.resource
+        attributes = trace_attributes_of(parts.root, parts.resource)
     return Trace(id=trace_id, source_format=NAME, steps=tuple(parts.steps), partial=True,
                  workflow=workflow, outcome=outcome, session_id=session,
                  attributes=attributes)

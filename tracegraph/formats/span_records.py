@@ -29,7 +29,7 @@ from .otlp_encoding import SpanDecodeError, decode_attributes
 from .records import JsonRecord
 from .values import time_ns
 from .vocabulary import OPENINFERENCE_KINDS, SpanEvent, agent_name_of, session_id_of, \
-    status_from_code, step_from_span
+    status_from_code, step_from_span, trace_attributes_of
 
 __all__ = ["NAME", "sniff", "read", "BUFFER_LIMIT"]
 
@@ -196,7 +196,8 @@ def _fragment(trace_id: str, steps: list[Step]) -> Trace:
                    None)
     return Trace(id=trace_id, source_format=NAME, steps=tuple(steps), partial=True,
                  workflow=agent_name_of(root.attributes) if root is not None else None,
-                 session_id=session)
+                 session_id=session,
+                 attributes=trace_attributes_of(root) if root is not None else {})
 
 
 def _decode(span: Any, where: str, parent: _Implied | None) -> tuple[str, Step]:

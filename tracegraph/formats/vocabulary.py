@@ -31,7 +31,8 @@ from .documents import span_documents
 from .flattened import INDEXED_PREFIXES, Indexed, flatten_attributes
 from .messages import span_messages
 from .typed_attributes import FIELD_CONVERTERS, FIELD_TYPES, attribute_text
-from .values import maybe_json
+from .usage import priced
+from .values import MAX_COUNT, maybe_json
 
 __all__ = [
     "SpanEvent",
@@ -39,6 +40,7 @@ __all__ = [
     "status_from_code",
     "session_id_of",
     "agent_name_of",
+    "trace_attributes_of",
     "flatten_attributes",
     "OPENINFERENCE_KINDS",
 ]
@@ -198,10 +200,14 @@ def step_from_span(*, span_id: str, parent_id: str | None, name: str,
                               "attributes": rest}
     for field, (_, key, value) in found.items():
         cls = value.__class__
-        if cls is FIELD_TYPES[field] and (cls is str or (cls is int and value >= 0)):
+        if cls is FIELD_TYPES[field] and (
+                cls is str or (cls is int and 0 <= value <= MAX_COUNT)):
             fields[field] = value  # already the right type: the common case
         else:
             fields[field] = FIELD_CONVERTERS[field](key, value)
+    if "cost" in fields:  # a stated $0 on a call that used tokens is unpriced, not free
+        fields["cost"] = priced(fields["cost"], input_tokens=fields.get("input_tokens"),
+                                output_tokens=fields.get("output_tokens"))
     kind = None
     error_type = None
     if known:
@@ -361,3 +367,21 @@ def _content_event(event: SpanEvent, fields: dict[str, Any]) -> bool:
                 break
     return consumed
 
+
+_NOT_SEGMENTS = ("events",)
+
+
+def trace_attributes_of(root: Step, resource: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A trace's attributes in span formats: the resource's, then the root span's own.
+
+    OpenTelemetry has no trace-level attributes; users put what describes the
+    run (``claim.type``, ``ticket.priority``) on the root span, and the
+    resource says where it ran.  Attributes the vocabulary consumed into Step
+    fields are not among ``root.attributes``; tracegraph's own directives
+    (``tracegraph.outcome``) are not segments and are left out.
+    """
+    attributes = dict(resource or {})
+    for key, value in root.attributes.items():
+        if key not in _NOT_SEGMENTS and not key.startswith("tracegraph."):
+            attributes[key] = value
+    return attributes

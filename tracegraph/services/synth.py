@@ -236,9 +236,10 @@ def native_to_otlp(trace: dict[str, Any], rng: random.Random) -> dict[str, Any]:
 def iter_corpus(traces: int, *, format: str, seed: int) -> Iterator[tuple[bytes, int]]:
     """(line, step count) for each trace of the corpus."""
     rng = random.Random(seed)
+    ids = random.Random(seed + 1)  # a stream of its own: both formats hold the same runs
     for index in range(traces):
         trace = synth_trace(rng, index)
-        value = trace if format == "native" else native_to_otlp(trace, rng)
+        value = trace if format == "native" else native_to_otlp(trace, ids)
         yield orjson.dumps(value) + b"\n", len(trace["steps"])
 
 
