@@ -11,10 +11,10 @@ from __future__ import annotations
 import hashlib
 import sqlite3
 import threading
-import zlib
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Sequence
 
+import lz4.frame
 import msgspec
 import networkx as nx
 import orjson
@@ -273,17 +273,19 @@ def _statements(script: str) -> Iterator[str]:
 
 
 def _encode_document(trace: Trace) -> bytes:
-    """A trace's stored form: its JSON, deflated.
+    """A trace's stored form: its JSON, LZ4-compressed.
 
-    JSON of agent traces compresses about fourfold; measured on a 1 GB corpus
-    the uncompressed store was 1.5x the input, and writing fewer pages costs
-    less than compressing them.
+    Uncompressed, the store was 1.5x its input (OTLP spans keep their raw
+    record).  Measured on 213k OTLP spans (178 MB of JSON): zlib level 1 took
+    1.4 s for 34 MB, zstd level 1 0.8 s for 30 MB, LZ4 0.25 s for 47 MB;
+    LZ4 costs less than writing the pages it saves.
     """
-    return zlib.compress(_encoder.encode(trace), 1)
+    compressed: bytes = lz4.frame.compress(_encoder.encode(trace))
+    return compressed
 
 
 def _decode_document(document: bytes) -> Trace:
-    return _trace_decoder.decode(zlib.decompress(document))
+    return _trace_decoder.decode(lz4.frame.decompress(document))
 
 
 def _chunks(ids: list[str]) -> Iterator[list[str]]:
