@@ -105,6 +105,11 @@ def test_an_import_killed_midway_leaves_whole_traces_and_a_rerun_completes(
             break
     os.kill(process.pid, signal.SIGKILL)
     process.wait()
+    # Its reader process (a fork, same command line) notices and stops by itself.
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and _processes_running(str(db)):
+        time.sleep(0.2)
+    assert not _processes_running(str(db)), "the reader process outlived its importer"
     store = SQLiteStore(db)
     assert store.integrity_problems() == []
     partial_count = store.counts().traces
@@ -119,7 +124,24 @@ def test_an_import_killed_midway_leaves_whole_traces_and_a_rerun_completes(
     store.close()
 
 
-def test_memory_stays_flat_as_the_file_grows(tmp_path: Path) -> None:
+def _processes_running(marker: str) -> bool:
+    """Is any process running whose command line mentions ``marker``?"""
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            cmdline = (proc / "cmdline").read_bytes()
+            state = next((line for line in (proc / "status").read_text().splitlines()
+                          if line.startswith("State:")), "")
+        except OSError:
+            continue
+        if marker.encode() in cmdline and "zombie" not in state:
+            return True
+    return False
+
+
+@pytest.mark.parametrize("parallel", [False, True], ids=["one-process", "with-reader"])
+def test_memory_stays_flat_as_the_file_grows(tmp_path: Path, parallel: bool) -> None:
     """Peak Python allocations for a 10x larger file stay within 2x (no whole-file reads)."""
     peaks = []
     for traces in (2_000, 20_000):
@@ -127,7 +149,7 @@ def test_memory_stays_flat_as_the_file_grows(tmp_path: Path) -> None:
         write_corpus(corpus, traces=traces, seed=1)
         store = SQLiteStore(tmp_path / f"m{traces}.db")
         tracemalloc.start()
-        import_paths(store, [corpus])
+        import_paths(store, [corpus], parallel=parallel)
         peaks.append(tracemalloc.get_traced_memory()[1])
         tracemalloc.stop()
         store.close()

@@ -19,7 +19,8 @@ from typing import IO, Callable, Iterable, Iterator
 from ..errors import InputError, TracegraphError
 from ..formats import read_stream
 from ..model import Trace
-from ..store import Store
+from ..store import Store, WriteResult
+from .parsing_worker import parse_in_worker
 
 __all__ = ["FileReport", "ImportReport", "import_paths", "import_stream", "expand_paths",
            "StrictImportError"]
@@ -88,19 +89,28 @@ def expand_paths(paths: Iterable[str | Path]) -> list[Path]:
 
 
 def import_paths(store: Store, paths: Iterable[str | Path], *, format: str | None = None,
-                 strict: bool = False, batch_steps: int = 10_000,
+                 strict: bool = False, batch_steps: int = 5_000, parallel: bool = True,
                  on_file: Callable[[Path, int], ProgressFn] | None = None) -> ImportReport:
-    """Import every file; ``on_file(path, size)`` may return a progress callback."""
+    """Import every file; ``on_file(path, size)`` may return a progress callback.
+
+    Files are parsed in a child process while this one writes (``parallel``),
+    except under ``strict``, where nothing may be read ahead of a rejection.
+    """
     report = ImportReport()
     for path in expand_paths(paths):
         file_report = FileReport(path=str(path))
         report.files.append(file_report)
         try:
             size = path.stat().st_size
-            with open(path, "rb") as stream:
-                progress = on_file(path, size) if on_file else None
-                import_stream(store, stream, source=str(path), format=format, strict=strict,
-                              batch_steps=batch_steps, report=file_report, progress=progress)
+            progress = on_file(path, size) if on_file else None
+            if strict or not parallel:
+                with open(path, "rb") as stream:
+                    import_stream(store, stream, source=str(path), format=format,
+                                  strict=strict, batch_steps=batch_steps, report=file_report,
+                                  progress=progress)
+            else:
+                _import_file_in_parallel(store, path, format=format, batch_steps=batch_steps,
+                                         report=file_report, progress=progress)
         except StrictImportError:
             raise
         except OSError as exc:
@@ -114,8 +124,37 @@ def import_paths(store: Store, paths: Iterable[str | Path], *, format: str | Non
     return report
 
 
+def _import_file_in_parallel(store: Store, path: Path, *, format: str | None,
+                             batch_steps: int, report: FileReport,
+                             progress: ProgressFn | None) -> None:
+    if format is None:
+        with open(path, "rb") as stream:
+            format, _ = read_stream(stream, source=str(path))  # detection only
+    report.format = format
+    with _relaxed_gc():
+        for parsed in parse_in_worker(str(path), format=format, batch_steps=batch_steps):
+            report.rejected.extend(parsed.rejected)
+            if parsed.traces:
+                _record(report, store.write_traces(parsed.traces), source=str(path),
+                        strict=False)
+            if progress is not None:
+                progress(parsed.position)
+
+
+def _record(report: FileReport, result: WriteResult, *, source: str, strict: bool) -> None:
+    """Count a batch's write in the report; under ``strict`` a rejection stops all."""
+    report.traces += result.traces_written
+    report.steps += result.steps_written
+    report.unchanged += result.traces_unchanged
+    for error in result.rejected:
+        located = error.located(source=source)
+        report.rejected.append(located)
+        if strict:
+            raise StrictImportError(located)
+
+
 def import_stream(store: Store, stream: IO[bytes], *, source: str, format: str | None = None,
-                  strict: bool = False, batch_steps: int = 10_000,
+                  strict: bool = False, batch_steps: int = 5_000,
                   report: FileReport | None = None,
                   progress: ProgressFn | None = None) -> FileReport:
     """Import one seekable stream (a file, or an API payload in a ``BytesIO``)."""
@@ -123,15 +162,7 @@ def import_stream(store: Store, stream: IO[bytes], *, source: str, format: str |
     report.format, items = read_stream(stream, source=source, format=format)
     with _relaxed_gc():
         for batch in _batches(items, batch_steps, report, strict):
-            result = store.write_traces(batch)
-            report.traces += result.traces_written
-            report.steps += result.steps_written
-            report.unchanged += result.traces_unchanged
-            for error in result.rejected:
-                located = error.located(source=source)
-                report.rejected.append(located)
-                if strict:
-                    raise StrictImportError(located)
+            _record(report, store.write_traces(batch), source=source, strict=strict)
             if progress is not None:
                 try:
                     progress(stream.tell())
@@ -152,8 +183,6 @@ def _relaxed_gc() -> Iterator[None]:
     Parsing allocates millions of small acyclic objects (dicts, structs); at
     the default thresholds the collector runs every 700 allocations and costs
     about a tenth of the import.  Reference counting frees them either way.
-    (Writing in a second thread was measured too: slower, the GIL serialises
-    SQLite's parameter binding with parsing.)
     """
     before = gc.get_threshold()
     gc.set_threshold(100_000, 50, 50)
