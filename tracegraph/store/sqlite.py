@@ -31,8 +31,8 @@ __all__ = ["SQLiteStore"]
 _encoder = msgspec.json.Encoder(decimal_format="string")
 _trace_decoder = msgspec.json.Decoder(Trace)
 
-_STEP_COLUMNS = "trace_id, id, kind, status, model, tool_name"
-_TRACE_COLUMNS = ("id, workflow, source_format, session_id, outcome, outcome_reason, "
+_STEP_COLUMNS = "trace_key, id, kind, status, model, tool_name"
+_TRACE_COLUMNS = ("key, id, workflow, source_format, session_id, outcome, outcome_reason, "
                   "start_ns, end_ns, step_count, error_count, input_tokens, output_tokens, "
                   "attributes, document, content_hash")
 _ROW_COLUMNS = ("id, workflow, outcome, outcome_reason, source_format, start_ns, end_ns, "
@@ -102,12 +102,13 @@ class SQLiteStore:
         result = WriteResult()
         incoming = _merge_within_batch(traces)
         with self._lock:
-            stored = self._stored_declared(list(incoming))
-            rows = _BatchRows()
-            for trace_id, (trace, merged) in incoming.items():
-                self._prepare(trace, merged, stored.get(trace_id), rows, result)
             self._db.execute("BEGIN IMMEDIATE")
             try:
+                stored = self._stored_declared(list(incoming))
+                rows = _BatchRows(next_key=self._db.execute(
+                    "SELECT coalesce(max(key), 0) + 1 FROM traces").fetchone()[0])
+                for trace_id, (trace, merged) in incoming.items():
+                    self._prepare(trace, merged, stored.get(trace_id), rows, result)
                 rows.write(self._db)
                 self._db.execute("COMMIT")
             except BaseException:
@@ -117,17 +118,17 @@ class SQLiteStore:
         result.steps_written = len(rows.steps)
         return result
 
-    def _stored_declared(self, ids: list[str]) -> dict[str, tuple[bytes, str]]:
-        found: dict[str, tuple[bytes, str]] = {}
+    def _stored_declared(self, ids: list[str]) -> dict[str, tuple[bytes, str, int]]:
+        found: dict[str, tuple[bytes, str, int]] = {}
         for chunk in _chunks(ids):
             marks = ",".join("?" * len(chunk))
-            for trace_id, document, content_hash in self._db.execute(
-                    f"SELECT id, document, content_hash FROM traces WHERE id IN ({marks})",
-                    chunk):
-                found[trace_id] = (document, content_hash)
+            for trace_id, document, content_hash, key in self._db.execute(
+                    "SELECT id, document, content_hash, key FROM traces "
+                    f"WHERE id IN ({marks})", chunk):
+                found[trace_id] = (document, content_hash, key)
         return found
 
-    def _prepare(self, trace: Trace, merged: bool, stored: tuple[bytes, str] | None,
+    def _prepare(self, trace: Trace, merged: bool, stored: tuple[bytes, str, int] | None,
                  rows: "_BatchRows", result: WriteResult) -> None:
         """Rows for one trace, or a rejection; nothing is written here."""
         if stored is not None and trace.partial:
@@ -157,21 +158,24 @@ class SQLiteStore:
                     trace_id=trace.id))
                 return
         if stored is not None:
-            rows.replaced.append(trace.id)
+            key = stored[2]
+            rows.replaced.append(key)
+        else:
+            key = rows.next_key
+            rows.next_key += 1
         rows.traces.append((
-            trace.id, summary.workflow, trace.source_format, trace.session_id,
+            key, trace.id, summary.workflow, trace.source_format, trace.session_id,
             summary.outcome.value, summary.outcome_reason, summary.start_ns, summary.end_ns,
             summary.step_count, summary.error_count, summary.input_tokens,
             summary.output_tokens, orjson.dumps(trace.attributes, default=str).decode(),
             document, content_hash))
-        trace_id = trace.id
         rows.steps.extend([
             # StrEnum members are str: sqlite stores them as text without `.value`.
-            (trace_id, s.id, s.kind, s.status, model_name(s) if s.model else None,
+            (key, s.id, s.kind, s.status, model_name(s) if s.model else None,
              s.tool_name) for s in trace.steps])
         for step in trace.steps:
             for position, doc in enumerate(step.documents):
-                rows.documents.append((trace_id, step.id, position, doc.id))
+                rows.documents.append((key, step.id, position, doc.id))
         for entity in entities(trace, summary.workflow):
             rows.entities.setdefault((entity.label, entity.name), entity)
 
@@ -256,13 +260,13 @@ class SQLiteStore:
         problems = [r[0] for r in self._db.execute("PRAGMA integrity_check") if r[0] != "ok"]
         for trace_id, declared, actual in self._db.execute(
                 "SELECT t.id, t.step_count, count(s.id) FROM traces t "
-                "LEFT JOIN steps s ON s.trace_id = t.id GROUP BY t.id "
+                "LEFT JOIN steps s ON s.trace_key = t.key GROUP BY t.key "
                 "HAVING t.step_count != count(s.id)"):
             problems.append(f"trace {trace_id}: {declared} steps declared, {actual} stored")
         for (trace_id,) in self._db.execute(
-                "SELECT DISTINCT trace_id FROM steps WHERE trace_id NOT IN "
-                "(SELECT id FROM traces)"):
-            problems.append(f"steps of trace {trace_id} without a trace row")
+                "SELECT DISTINCT trace_key FROM steps WHERE trace_key NOT IN "
+                "(SELECT key FROM traces)"):
+            problems.append(f"steps of trace key {trace_id} without a trace row")
         return problems
 
 
@@ -337,19 +341,21 @@ def _merge_within_batch(traces: Sequence[Trace]) -> dict[str, tuple[Trace, bool]
 class _BatchRows:
     """Every row of one batch, written with one ``executemany`` per table."""
 
-    def __init__(self) -> None:
-        self.replaced: list[str] = []
+    def __init__(self, *, next_key: int) -> None:
+        self.next_key = next_key
+        """The integer key the next new trace gets (keys only grow)."""
+        self.replaced: list[int] = []
         self.traces: list[tuple[Any, ...]] = []
         self.steps: list[tuple[Any, ...]] = []
-        self.documents: list[tuple[str, str, int, str]] = []
+        self.documents: list[tuple[int, str, int, str]] = []
         self.entities: dict[tuple[EntityLabel, str], Entity] = {}
 
     def write(self, db: sqlite3.Connection) -> None:
-        for trace_id in self.replaced:
-            db.execute("DELETE FROM steps WHERE trace_id = ?", (trace_id,))
-            db.execute("DELETE FROM step_documents WHERE trace_id = ?", (trace_id,))
+        for key in self.replaced:
+            db.execute("DELETE FROM steps WHERE trace_key = ?", (key,))
+            db.execute("DELETE FROM step_documents WHERE trace_key = ?", (key,))
         db.executemany(f"INSERT OR REPLACE INTO traces ({_TRACE_COLUMNS}) "
-                       "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", self.traces)
+                       "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", self.traces)
         db.executemany(f"INSERT INTO steps ({_STEP_COLUMNS}) VALUES (?,?,?,?,?,?)",
                        self.steps)
         db.executemany("INSERT INTO step_documents VALUES (?,?,?,?)", self.documents)
