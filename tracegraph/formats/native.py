@@ -10,6 +10,7 @@ retry; free-form data belongs in ``attributes``.
 
 from __future__ import annotations
 
+import inspect
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, Iterator
@@ -106,10 +107,24 @@ def json_schema() -> dict[str, Any]:
     never disagree; ``tests/test_native_format.py`` fails when the checked-in
     file is stale (rewrite it with ``python -m tracegraph.formats.native``).
     """
-    schema: dict[str, Any] = msgspec.json.schema(NativeTrace)
+    schema: dict[str, Any] = _clean_descriptions(msgspec.json.schema(NativeTrace))
     return {"$schema": "https://json-schema.org/draft/2020-12/schema",
             "$id": "https://tracegraph.dev/schemas/trace.schema.json",
             "title": "tracegraph native trace (tracegraph.trace/v1)", **schema}
+
+
+def _clean_descriptions(node: Any) -> Any:
+    """Docstrings dedented the same way whichever msgspec wrote the schema.
+
+    msgspec 0.23 dedents struct docstrings and 0.22 does not; the checked-in
+    schema must not depend on which one a user has.
+    """
+    if isinstance(node, dict):
+        return {key: inspect.cleandoc(value) if key == "description" and isinstance(value, str)
+                else _clean_descriptions(value) for key, value in node.items()}
+    if isinstance(node, list):
+        return [_clean_descriptions(value) for value in node]
+    return node
 
 
 def schema_text() -> str:
