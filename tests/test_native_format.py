@@ -183,3 +183,20 @@ def test_absurd_values_are_rejected_not_stored(step: dict[str, Any], field: str,
     item = _read_one(_trace(steps=[step]))
     assert isinstance(item, InputError)
     assert item.field == field and words in item.message
+
+
+def test_the_native_format_can_say_every_field_of_the_model() -> None:
+    """NativeStep is the documented face of Step; a new Step field must get a native name."""
+    from tracegraph.formats.native import NativeStep, NativeTrace
+    from tracegraph.model import Step
+    renamed = {"parent_id": "parent", "start_ns": "start", "end_ns": "end",
+               "tool_name": "tool"}
+    internal = {"raw"}  # the source record: the native record is its own source
+    native_steps = set(NativeStep.__struct_fields__)
+    for name in Step.__struct_fields__:
+        if name not in internal:
+            assert renamed.get(name, name) in native_steps, name
+    native_traces = set(NativeTrace.__struct_fields__)
+    for name in Trace.__struct_fields__:
+        if name not in {"steps", "source_format", "partial"}:
+            assert {"id": "trace_id"}.get(name, name) in native_traces, name

@@ -235,8 +235,9 @@ def _step_label(step: dict[str, Any]) -> str:
     if step.get("duration_ms") is not None:
         parts.append(f"[dim]{_duration(step['duration_ms'])}[/dim]")
     if step["status"] == "error":
+        first_line = (step.get("error") or "").strip().split("\n", 1)[0]  # not a traceback
         parts.append(f"[red]error[/red] {_escape(step.get('error_type') or '')} "
-                     f"{_escape((step.get('error') or '')[:120])}".rstrip())
+                     f"{_escape(first_line[:120])}".rstrip())
     if step.get("retry_of"):
         parts.append(f"[yellow]retry of {_escape(step['retry_of'])}[/yellow]")
     if step.get("override"):
