@@ -163,3 +163,36 @@ def test_every_bundled_fixture_imports_cleanly_as_its_own_trace(store: SQLiteSto
     assert {f.format for f in report.files} == {"native", "otlp", "spans", "langfuse",
                                                  "langsmith"}
     assert store.counts().traces == report.traces
+
+
+def test_two_imports_into_one_store_at_once_both_complete(tmp_path: Path) -> None:
+    """Each batch is one IMMEDIATE transaction; trace keys are handed out inside it."""
+    corpora = []
+    for seed in (1, 2):
+        corpus = tmp_path / f"c{seed}.jsonl"
+        write_corpus(corpus, traces=3_000, seed=seed, format="otlp" if seed == 2 else "native")
+        corpora.append(corpus)
+    db = tmp_path / "shared.db"
+    SQLiteStore(db).close()  # create the schema before both start
+    processes = [subprocess.Popen([sys.executable, "-m", "tracegraph.cli", "import", str(c),
+                                   "--db", str(db), "--quiet"],
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                 for c in corpora]
+    for process in processes:
+        _, err = process.communicate(timeout=120)
+        assert process.returncode == 0, err.decode()
+    store = SQLiteStore(db)
+    assert store.counts().traces == 6_000
+    assert store.integrity_problems() == []
+    store.close()
+
+
+def test_the_reader_process_reports_rejections_like_the_importer(tmp_path: Path,
+                                                                  store: SQLiteStore) -> None:
+    path = tmp_path / "mixed.jsonl"
+    good = {"trace_id": "good", "steps": [{"id": "a", "kind": "llm"}]}
+    path.write_bytes(orjson.dumps(good) + b'\n{"trace_id": "bad", "steps": [{"id": 1}]}\n')
+    one = import_paths(store, [path], parallel=False)
+    two = import_paths(SQLiteStore(tmp_path / "other.db"), [path], parallel=True)
+    assert [str(e) for e in one.files[0].rejected] == [str(e) for e in two.files[0].rejected]
+    assert two.files[0].rejected[0].field == "steps[0].id"
