@@ -112,3 +112,14 @@ def test_every_command_has_help_with_an_example() -> None:
     for command in ("import", "traces", "show", "synth"):
         result = runner.invoke(app, [command, "--help"])
         assert result.exit_code == 0 and "Example:" in result.output, command
+
+
+def test_import_reads_standard_input_and_names_it_in_errors(tmp_path: Path) -> None:
+    data = (FIXTURES / "native" / "claims-triage.jsonl").read_bytes()
+    bad = b'{"trace_id": "x", "steps": [{"id": "a", "kind": "zz"}]}\n'
+    result = runner.invoke(app, ["import", "-", "--db", str(tmp_path / "s.db")],
+                           input=data + bad)
+    assert result.exit_code == 1
+    assert "<stdin>, line 3, field steps[0].kind" in result.output
+    listed = runner.invoke(app, ["traces", "--db", str(tmp_path / "s.db"), "-f", "json"])
+    assert len(orjson.loads(listed.stdout)) == 2

@@ -87,8 +87,9 @@ def main(version: bool = typer.Option(False, "--version", help="Print the versio
 
 @app.command("import")
 def import_command(
-    paths: list[Path] = typer.Argument(..., help="Trace files, or folders to search for "
-                                                 "*.json / *.jsonl / *.ndjson."),
+    paths: list[Path] = typer.Argument(..., help="Trace files, folders to search for "
+                                                 "*.json / *.jsonl / *.ndjson, or - for "
+                                                 "standard input."),
     db: Optional[str] = DbOption,
     format: Optional[str] = typer.Option(
         None, "--format", "-f", help=f"Force a format ({', '.join(FORMATS)}); "

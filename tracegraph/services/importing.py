@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import gc
 import os
+import shutil
+import sys
+import tempfile
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -75,11 +78,18 @@ ProgressFn = Callable[[int], None]
 """Called with the number of bytes read so far in the current file."""
 
 
+STDIN = "-"
+"""The path that means standard input (``cat export.jsonl | tracegraph import -``)."""
+
+
 def expand_paths(paths: Iterable[str | Path]) -> list[Path]:
     """Files named, and the trace files under folders named, in a stable order."""
     found: list[Path] = []
     for raw in paths:
         path = Path(raw)
+        if str(raw) == STDIN:
+            found.append(path)
+            continue
         if path.is_dir():
             found.extend(sorted(p for p in path.rglob("*")
                                 if p.is_file() and p.suffix.lower() in TRACE_SUFFIXES))
@@ -100,42 +110,63 @@ def import_paths(store: Store, paths: Iterable[str | Path], *, format: str | Non
     for path in expand_paths(paths):
         file_report = FileReport(path=str(path))
         report.files.append(file_report)
+        source = str(path)
         try:
+            if str(path) == STDIN:
+                path, source = _spool_stdin(), "<stdin>"
+                file_report.path = source
             size = path.stat().st_size
             progress = on_file(path, size) if on_file else None
             if strict or not parallel:
                 with open(path, "rb") as stream:
-                    import_stream(store, stream, source=str(path), format=format,
+                    import_stream(store, stream, source=source, format=format,
                                   strict=strict, batch_steps=batch_steps, report=file_report,
                                   progress=progress)
             else:
-                _import_file_in_parallel(store, path, format=format, batch_steps=batch_steps,
-                                         report=file_report, progress=progress)
+                _import_file_in_parallel(store, path, source=source, format=format,
+                                         batch_steps=batch_steps, report=file_report,
+                                         progress=progress)
         except StrictImportError:
             raise
         except OSError as exc:
-            file_report.failed = f"{path}: cannot read: {exc.strerror or exc}"
+            file_report.failed = f"{source}: cannot read: {exc.strerror or exc}"
             if strict:
                 raise StrictImportError(InputError(file_report.failed)) from None
         except TracegraphError as exc:
             file_report.failed = str(exc)
             if strict:
                 raise StrictImportError(InputError(str(exc))) from None
+        finally:
+            if source == "<stdin>":
+                path.unlink(missing_ok=True)
     return report
 
 
-def _import_file_in_parallel(store: Store, path: Path, *, format: str | None,
+def _spool_stdin() -> Path:
+    """Standard input copied to a temporary file, in chunks.
+
+    Readers need to look at a file's first record and then read it from the
+    start (and the reader process opens it by name), which a pipe cannot do.
+    """
+    with tempfile.NamedTemporaryFile(prefix="tracegraph-stdin-", suffix=".jsonl",
+                                     delete=False) as spool:
+        shutil.copyfileobj(sys.stdin.buffer, spool, 1 << 20)
+    return Path(spool.name)
+
+
+def _import_file_in_parallel(store: Store, path: Path, *, source: str, format: str | None,
                              batch_steps: int, report: FileReport,
                              progress: ProgressFn | None) -> None:
     if format is None:
         with open(path, "rb") as stream:
-            format, _ = read_stream(stream, source=str(path))  # detection only
+            format, _ = read_stream(stream, source=source)  # detection only
     report.format = format
     with _relaxed_gc():
-        for parsed in parse_in_worker(str(path), format=format, batch_steps=batch_steps):
+        for parsed in parse_in_worker(str(path), source=source, format=format,
+                                      batch_steps=batch_steps):
             report.rejected.extend(parsed.rejected)
             if parsed.traces:
-                _record(report, store.write_traces(parsed.traces), source=str(path),
+                _record(report, store.write_traces(parsed.traces), source=source,
                         strict=False)
             if progress is not None:
                 progress(parsed.position)

@@ -58,12 +58,13 @@ def _put(out: Any, item: Any, parent: int) -> None:
                 os._exit(0)
 
 
-def _read_file(path: str, format: str, batch_steps: int, out: Any, parent: int) -> None:
+def _read_file(path: str, source: str, format: str, batch_steps: int, out: Any,
+               parent: int) -> None:
     """The child's work: read ``path`` and put encoded batches on ``out``."""
     encoder = msgspec.msgpack.Encoder(decimal_format="string")
     try:
         with open(path, "rb") as stream:
-            _, items = read_stream(stream, source=path, format=format)
+            _, items = read_stream(stream, source=source, format=format)
             traces: list[Trace] = []
             errors: list[_ErrorFields] = []
             size = 0
@@ -81,10 +82,11 @@ def _read_file(path: str, format: str, batch_steps: int, out: Any, parent: int) 
     except TracegraphError as exc:
         _put(out, ("failed", str(exc)), parent)
     except OSError as exc:
-        _put(out, ("failed", f"{path}: cannot read: {exc.strerror or exc}"), parent)
+        _put(out, ("failed", f"{source}: cannot read: {exc.strerror or exc}"), parent)
 
 
-def parse_in_worker(path: str, *, format: str, batch_steps: int) -> Iterator[ParsedBatch]:
+def parse_in_worker(path: str, *, format: str, batch_steps: int,
+                    source: str | None = None) -> Iterator[ParsedBatch]:
     """Batches of ``path`` read by a child process, in file order.
 
     Raises :class:`TracegraphError` if the child could not read the file, or
@@ -93,7 +95,8 @@ def parse_in_worker(path: str, *, format: str, batch_steps: int) -> Iterator[Par
     context: Any = multiprocessing.get_context("fork" if hasattr(os, "fork") else "spawn")
     out = context.Queue(maxsize=QUEUE_DEPTH)
     child = context.Process(target=_read_file, name="tracegraph-reader", daemon=True,
-                            args=(path, format, batch_steps, out, os.getpid()))
+                            args=(path, source or path, format, batch_steps, out,
+                                  os.getpid()))
     child.start()
     decoder = msgspec.msgpack.Decoder(list[Trace])
     try:
