@@ -141,8 +141,11 @@ def _processes_running(marker: str) -> bool:
 
 
 @pytest.mark.parametrize("parallel", [False, True], ids=["one-process", "with-reader"])
-def test_memory_stays_flat_as_the_file_grows(tmp_path: Path, parallel: bool) -> None:
+def test_memory_stays_flat_as_the_file_grows(tmp_path: Path, parallel: bool,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
     """Peak Python allocations for a 10x larger file stay within 2x (no whole-file reads)."""
+    import tracegraph.services.importing as importing
+    monkeypatch.setattr(importing, "PARALLEL_MIN_BYTES", 0)
     peaks = []
     for traces in (2_000, 20_000):
         corpus = tmp_path / f"c{traces}.jsonl"
@@ -187,8 +190,10 @@ def test_two_imports_into_one_store_at_once_both_complete(tmp_path: Path) -> Non
     store.close()
 
 
-def test_the_reader_process_reports_rejections_like_the_importer(tmp_path: Path,
-                                                                  store: SQLiteStore) -> None:
+def test_the_reader_process_reports_rejections_like_the_importer(
+        tmp_path: Path, store: SQLiteStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    import tracegraph.services.importing as importing
+    monkeypatch.setattr(importing, "PARALLEL_MIN_BYTES", 0)
     path = tmp_path / "mixed.jsonl"
     good = {"trace_id": "good", "steps": [{"id": "a", "kind": "llm"}]}
     path.write_bytes(orjson.dumps(good) + b'\n{"trace_id": "bad", "steps": [{"id": 1}]}\n')

@@ -78,6 +78,9 @@ ProgressFn = Callable[[int], None]
 """Called with the number of bytes read so far in the current file."""
 
 
+PARALLEL_MIN_BYTES = 4 << 20
+"""Smaller files are read in-process: starting a reader costs more than it saves."""
+
 STDIN = "-"
 """The path that means standard input (``cat export.jsonl | tracegraph import -``)."""
 
@@ -103,8 +106,9 @@ def import_paths(store: Store, paths: Iterable[str | Path], *, format: str | Non
                  on_file: Callable[[Path, int], ProgressFn] | None = None) -> ImportReport:
     """Import every file; ``on_file(path, size)`` may return a progress callback.
 
-    Files are parsed in a child process while this one writes (``parallel``),
-    except under ``strict``, where nothing may be read ahead of a rejection.
+    Files of ``PARALLEL_MIN_BYTES`` or more are parsed in a child process while
+    this one writes (``parallel``), except under ``strict``, where nothing may
+    be read ahead of a rejection.
     """
     report = ImportReport()
     for path in expand_paths(paths):
@@ -117,7 +121,7 @@ def import_paths(store: Store, paths: Iterable[str | Path], *, format: str | Non
                 file_report.path = source
             size = path.stat().st_size
             progress = on_file(path, size) if on_file else None
-            if strict or not parallel:
+            if strict or not parallel or size < PARALLEL_MIN_BYTES:
                 with open(path, "rb") as stream:
                     import_stream(store, stream, source=source, format=format,
                                   strict=strict, batch_steps=batch_steps, report=file_report,
