@@ -15,8 +15,8 @@ MIGRATIONS: tuple[str, ...] = (
     # merged whole, and one encode per trace is far cheaper than one per step.
     # `steps` holds one narrow row per step for queries across traces (by
     # kind, model, tool, status); measured, each extra column costs ~5% of the
-    # import, so tokens and costs per step live with the analysis results
-    # (priced there), not here.  Steps keep
+    # import, so tokens and costs per step, and which retrieved documents were
+    # used, live with the analysis results (priced and judged there), not here.  Steps keep
     # their source ids, keyed (trace_key, id) since span ids are only unique
     # within a trace.  `model` is the Model node's name (provider/model).
     # Step rows are keyed by the trace's integer `key`, handed out in import
@@ -55,15 +55,6 @@ MIGRATIONS: tuple[str, ...] = (
         tool_name       TEXT,
         PRIMARY KEY (trace_key, id)
     ) WITHOUT ROWID;
-
-    CREATE TABLE step_documents (
-        trace_key   INTEGER NOT NULL,
-        step_id     TEXT NOT NULL,
-        position    INTEGER NOT NULL,
-        document_id TEXT NOT NULL,
-        PRIMARY KEY (trace_key, step_id, position)
-    ) WITHOUT ROWID;
-    CREATE INDEX step_documents_document ON step_documents(document_id);
 
     -- Edges that carry evidence of their own and cannot be derived from the
     -- steps (the analyzer's READ/USES).  Relationships a step states itself

@@ -173,9 +173,6 @@ class SQLiteStore:
             # StrEnum members are str: sqlite stores them as text without `.value`.
             (key, s.id, s.kind, s.status, model_name(s) if s.model else None,
              s.tool_name) for s in trace.steps])
-        for step in trace.steps:
-            for position, doc in enumerate(step.documents):
-                rows.documents.append((key, step.id, position, doc.id))
         for entity in entities(trace, summary.workflow):
             rows.entities.setdefault((entity.label, entity.name), entity)
 
@@ -347,18 +344,15 @@ class _BatchRows:
         self.replaced: list[int] = []
         self.traces: list[tuple[Any, ...]] = []
         self.steps: list[tuple[Any, ...]] = []
-        self.documents: list[tuple[int, str, int, str]] = []
         self.entities: dict[tuple[EntityLabel, str], Entity] = {}
 
     def write(self, db: sqlite3.Connection) -> None:
         for key in self.replaced:
             db.execute("DELETE FROM steps WHERE trace_key = ?", (key,))
-            db.execute("DELETE FROM step_documents WHERE trace_key = ?", (key,))
         db.executemany(f"INSERT OR REPLACE INTO traces ({_TRACE_COLUMNS}) "
                        "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", self.traces)
         db.executemany(f"INSERT INTO steps ({_STEP_COLUMNS}) VALUES (?,?,?,?,?,?)",
                        self.steps)
-        db.executemany("INSERT INTO step_documents VALUES (?,?,?,?)", self.documents)
         db.executemany("INSERT OR IGNORE INTO entities VALUES (?,?,?)", [
             (e.label, e.name, orjson.dumps(e.properties).decode())
             for e in self.entities.values()])
