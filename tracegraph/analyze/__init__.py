@@ -1,0 +1,1 @@
+"""Analysis: pure functions over traces and their graphs, returning plain values."""

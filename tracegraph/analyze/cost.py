@@ -1,0 +1,168 @@
+"""What each step cost, exactly, and what could not be priced.
+
+The rules, in order, for one step:
+
+1. an explicit cost in the input wins (the source knew what it paid);
+2. a model call is priced with ``genai-prices`` from its provider, model and
+   token counts at the time it ran — input, cached input (cache reads, at
+   their own rate, never as output and never twice: they are part of
+   ``input_tokens`` by the Step convention), cache writes and output;
+3. a tool call costs the per-call price configured for its tool;
+4. a human override costs its minutes at the hourly rate of the actor's role;
+5. grouping and bookkeeping steps (agent, chain, context, outcome, event) cost
+   nothing of their own.
+
+Anything else is **unpriced** — an unknown model, a model call without token
+counts, a tool or a role without a configured price — and is listed with the
+reason, never counted as $0.  A trace's total is the sum of its steps' own
+costs, so a parent span never adds its children twice and never shows $0.00
+when they cost something.  Amounts are ``Decimal``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from decimal import Decimal
+from enum import StrEnum
+from typing import Iterable
+
+import msgspec
+from genai_prices import Usage, calc_price
+
+from ..config import Config
+from ..model import Step, StepKind, Trace
+
+__all__ = ["CostSource", "StepCost", "TraceCost", "step_cost", "trace_cost"]
+
+_NO_COST_KINDS = frozenset({StepKind.AGENT, StepKind.CHAIN, StepKind.CONTEXT,
+                            StepKind.OUTCOME, StepKind.EVENT})
+_MINUTES_PER_HOUR = Decimal(60)
+
+# Provider names as sources write them → genai-prices provider ids.
+_PROVIDERS = {
+    "openai": "openai", "azure": "azure", "azure.ai.openai": "azure",
+    "anthropic": "anthropic", "aws.bedrock": "aws", "bedrock": "aws",
+    "google": "google", "gcp.gemini": "google", "gcp.vertex_ai": "google",
+    "google_vertexai": "google", "vertexai": "google", "gcp.vertex.agent": "google",
+    "mistral": "mistral", "mistral_ai": "mistral", "groq": "groq", "deepseek": "deepseek",
+    "cohere": "cohere", "x_ai": "x-ai", "xai": "x-ai", "perplexity": "perplexity",
+}
+
+
+class CostSource(StrEnum):
+    """Where a step's cost came from, so an auditor can check it."""
+
+    EXPLICIT = "explicit"
+    MODEL_PRICE = "genai-prices"
+    TOOL_PRICE = "tool price"
+    HUMAN_RATE = "hourly rate"
+    NONE = "no cost of its own"
+    UNPRICED = "unpriced"
+
+
+class StepCost(msgspec.Struct, frozen=True, kw_only=True):
+    """A step's own cost; ``usd`` is ``None`` exactly when ``source`` is unpriced."""
+
+    step_id: str
+    usd: Decimal | None
+    source: CostSource
+    detail: str = ""
+    """How it was priced, or why it could not be ("no price for model x in openai")."""
+
+
+class TraceCost(msgspec.Struct, frozen=True, kw_only=True):
+    trace_id: str
+    total_usd: Decimal
+    """The sum of the priced steps; see ``unpriced`` for what it leaves out."""
+    steps: tuple[StepCost, ...]
+
+    @property
+    def unpriced(self) -> tuple[StepCost, ...]:
+        return tuple(s for s in self.steps if s.usd is None)
+
+    @property
+    def complete(self) -> bool:
+        """True when every step is priced, so ``total_usd`` is the whole cost."""
+        return not self.unpriced
+
+
+def _moment(step: Step) -> datetime | None:
+    if step.start_ns is None:
+        return None
+    return datetime.fromtimestamp(step.start_ns / 1e9, tz=timezone.utc)
+
+
+def _model_cost(step: Step) -> StepCost:
+    assert step.model is not None
+    if step.input_tokens is None and step.output_tokens is None:
+        return StepCost(step_id=step.id, usd=None, source=CostSource.UNPRICED,
+                        detail=f"model call to {step.model} without token counts")
+    usage = Usage(input_tokens=step.input_tokens or 0,
+                  cache_read_tokens=step.cached_input_tokens or 0,
+                  cache_write_tokens=step.cache_write_tokens or 0,
+                  output_tokens=step.output_tokens or 0)
+    provider = _PROVIDERS.get((step.provider or "").lower(), step.provider)
+    attempts = [provider, None] if provider else [None]
+    for provider_id in attempts:
+        try:
+            price = calc_price(usage, step.model, provider_id=provider_id,
+                               genai_request_timestamp=_moment(step))
+        except LookupError:
+            continue
+        return StepCost(step_id=step.id, usd=Decimal(price.total_price),
+                        source=CostSource.MODEL_PRICE,
+                        detail=f"{price.provider.id}/{price.model.id}: "
+                               f"input ${price.input_price}, output ${price.output_price}")
+    where = f" from {step.provider}" if step.provider else ""
+    return StepCost(step_id=step.id, usd=None, source=CostSource.UNPRICED,
+                    detail=f"no price known for model {step.model}{where}")
+
+
+def step_cost(step: Step, *, config: Config) -> StepCost:
+    """The cost of one step by the rules of the module docstring."""
+    if step.cost is not None:
+        return StepCost(step_id=step.id, usd=step.cost, source=CostSource.EXPLICIT,
+                        detail="stated by the source")
+    if step.kind == StepKind.HUMAN_OVERRIDE:
+        override = step.override
+        if override is None or override.minutes is None:
+            return StepCost(step_id=step.id, usd=None, source=CostSource.UNPRICED,
+                            detail="human override without minutes")
+        rate = config.hourly_rate(override.actor_role)
+        if rate is None:
+            return StepCost(step_id=step.id, usd=None, source=CostSource.UNPRICED,
+                            detail=f"no hourly rate for role {override.actor_role!r} "
+                                   "(set [hourly_rates] in tracegraph.toml)")
+        return StepCost(step_id=step.id, usd=override.minutes * rate / _MINUTES_PER_HOUR,
+                        source=CostSource.HUMAN_RATE,
+                        detail=f"{override.minutes} min at ${rate}/h")
+    if step.model is not None and step.kind in (StepKind.LLM, StepKind.RETRY,
+                                                StepKind.RETRIEVAL):
+        return _model_cost(step)
+    if step.tool_name is not None and step.kind in (StepKind.TOOL_CALL, StepKind.RETRY,
+                                                    StepKind.RETRIEVAL):
+        price = config.tool_prices.get(step.tool_name)
+        if price is None:
+            return StepCost(step_id=step.id, usd=None, source=CostSource.UNPRICED,
+                            detail=f"no price configured for tool {step.tool_name!r} "
+                                   "(set [tools] in tracegraph.toml)")
+        return StepCost(step_id=step.id, usd=price, source=CostSource.TOOL_PRICE,
+                        detail=f"${price} per call of {step.tool_name}")
+    if step.kind == StepKind.LLM:
+        return StepCost(step_id=step.id, usd=None, source=CostSource.UNPRICED,
+                        detail="model call without a model name")
+    return StepCost(step_id=step.id, usd=Decimal(0), source=CostSource.NONE)
+
+
+def trace_cost(trace: Trace, *, config: Config) -> TraceCost:
+    """Every step's own cost and their exact sum."""
+    costs = tuple(step_cost(step, config=config) for step in trace.steps)
+    return TraceCost(trace_id=trace.id, total_usd=_sum(c.usd for c in costs), steps=costs)
+
+
+def _sum(amounts: Iterable[Decimal | None]) -> Decimal:
+    total = Decimal(0)
+    for amount in amounts:
+        if amount is not None:
+            total += amount
+    return total
