@@ -1,0 +1,133 @@
+"""Data flow: which step's information reached which later step, with evidence.
+
+Two relationships (DESIGN.md, "carried is not used"):
+
+* ``READ`` — consumer → producer whose output reached the consumer's input:
+  a tool result whose call id appears in a later model call's input, a step
+  the source declared as an input, or any earlier step's output found in a
+  later model call's input.  Reading proves nothing about use.
+* ``USES`` — consumer → producer whose information shows up in what the
+  consumer produced: declared ``inputs`` (native format); a tool call uses the
+  model turn that requested it (its arguments came from that output); a value
+  from the producer (an id, an amount, a name, a document id) reused in the
+  consumer's output or arguments.
+
+Each edge carries the evidence that made it, in words an auditor can check
+("value 'P-5521' from s6 reused in the output of s7").
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Iterable, Iterator
+
+import orjson
+
+from ..model import Edge, EdgeType, Step, StepKind, Trace, time_order
+
+__all__ = ["data_flow", "values_of", "text_of"]
+
+# Values distinctive enough that finding one downstream is evidence of use:
+# identifiers with a digit (CLM-88412, P-5521, call_7Qd1), numbers of 100 or
+# more that are not years (1340, 6900.00), e-mail addresses.  Words never count.
+_VALUE = re.compile(r"[A-Za-z][A-Za-z0-9_.:/-]*\d[A-Za-z0-9_.:/-]*|\d[\d,]*(?:\.\d+)?|"
+                    r"[\w.+-]+@[\w-]+\.[\w.]+")
+_MIN_NUMBER = 100
+
+
+def text_of(value: Any) -> str:
+    """Everything a value says, as one string (JSON for structures)."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    try:
+        return orjson.dumps(value, default=str).decode()
+    except TypeError:
+        return str(value)
+
+
+def values_of(value: Any) -> set[str]:
+    """The distinctive values in a step's output: ids, amounts of 100 or more, e-mails."""
+    found: set[str] = set()
+    for match in _VALUE.findall(text_of(value)):
+        token = match.rstrip(".:/-")
+        if token.replace(",", "").replace(".", "", 1).isdigit():
+            number = token.replace(",", "")
+            try:
+                amount = float(number)
+            except ValueError:
+                continue
+            if amount < _MIN_NUMBER or (len(number) == 4 and 1900 <= amount <= 2100):
+                continue  # small counts and years say nothing about where a value came from
+            found.add(number.rstrip("0").rstrip(".") if "." in number else number)
+        elif len(token) >= 3:
+            found.add(token)
+    return found
+
+
+def _produced(step: Step) -> Any:
+    """What a step made available downstream."""
+    parts: list[Any] = [step.output, step.result]
+    parts.extend(doc.id for doc in step.documents)
+    return [p for p in parts if p is not None]
+
+
+def _emitted(step: Step) -> Any:
+    """What a step put out: the evidence that it used something."""
+    return [p for p in (step.output, step.arguments, step.result) if p is not None]
+
+
+def data_flow(trace: Trace) -> Iterator[Edge]:
+    """Every READ and USES edge of a trace, each with its evidence, in a stable order."""
+    ordered = time_order(trace.steps)
+    position = {s.id: i for i, s in enumerate(ordered)}
+    ids = set(position)
+    seen: set[tuple[str, str, EdgeType]] = set()
+
+    def edge(source: str, target: str, kind: EdgeType, evidence: str) -> Iterator[Edge]:
+        key = (source, target, kind)
+        if source != target and key not in seen:
+            seen.add(key)
+            yield Edge(source=source, target=target, type=kind, evidence=evidence)
+
+    produced_values = {s.id: values_of(_produced(s)) for s in ordered}
+    for index, step in enumerate(ordered):
+        earlier = ordered[:index]
+        for used in step.inputs:
+            if used in ids:
+                yield from edge(step.id, used, EdgeType.READ, "declared input")
+                yield from edge(step.id, used, EdgeType.USES, "declared input")
+        if step.kind in (StepKind.TOOL_CALL, StepKind.RETRY) and step.tool_name:
+            requester = _requesting_turn(step, earlier)
+            if requester is not None:
+                yield from edge(step.id, requester.id, EdgeType.USES,
+                                f"arguments of {step.id} came from model turn {requester.id}")
+        if step.kind == StepKind.LLM or (step.kind == StepKind.RETRY and step.model):
+            input_text = text_of(step.input)
+            for producer in earlier:
+                if producer.tool_call_id and producer.tool_call_id in input_text:
+                    yield from edge(step.id, producer.id, EdgeType.READ,
+                                    f"tool result {producer.tool_call_id} of {producer.id} "
+                                    f"in the input of {step.id}")
+        emitted = values_of(_emitted(step))
+        if not emitted:
+            continue
+        for producer in reversed(earlier):
+            shared = sorted(produced_values[producer.id] & emitted)
+            if shared:
+                sample = ", ".join(repr(v) for v in shared[:3])
+                more = f" (+{len(shared) - 3} more)" if len(shared) > 3 else ""
+                yield from edge(step.id, producer.id, EdgeType.USES,
+                                f"value {sample}{more} from {producer.id} reused in "
+                                f"{step.id}")
+
+
+def _requesting_turn(call: Step, earlier: Iterable[Step]) -> Step | None:
+    """The model turn that asked for a tool call: by call id, else the last model turn."""
+    turns = [s for s in earlier if s.kind == StepKind.LLM]
+    if call.tool_call_id:
+        for turn in reversed(turns):
+            if call.tool_call_id in text_of(turn.output):
+                return turn
+    return turns[-1] if turns else None
