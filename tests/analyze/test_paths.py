@@ -1,0 +1,76 @@
+"""Roles and reasons on traces where the right answer is known for every step."""
+
+from __future__ import annotations
+
+import msgspec
+
+from tracegraph.analyze.flow import data_flow
+from tracegraph.analyze.paths import PathAnalysis, Reason, Role, analyze_paths
+from tracegraph.formats import read_path
+from tracegraph.model import Trace
+
+from ..conftest import FIXTURES
+
+
+def _analysis(index: int, *, declared: bool = True) -> PathAnalysis:
+    trace = read_path(FIXTURES / "native" / "claims-triage.jsonl")[index]
+    assert isinstance(trace, Trace)
+    if not declared:
+        trace = msgspec.structs.replace(trace, steps=tuple(
+            msgspec.structs.replace(s, inputs=()) for s in trace.steps))
+    return analyze_paths(trace, list(data_flow(trace)))
+
+
+def _roles(analysis: PathAnalysis) -> dict[str, tuple[str, str | None]]:
+    return {m.step_id: (m.role.value, m.reason.value if m.reason else None)
+            for m in analysis.marks}
+
+
+def test_a_clean_claim_is_essential_but_for_its_failed_attempt() -> None:
+    analysis = _analysis(0)
+    assert analysis.outcome_step == "s8"
+    assert _roles(analysis) == {
+        "s1": ("structural", None), "s2": ("essential", None), "s3": ("essential", None),
+        "s4": ("essential", None), "s5": ("wasted", "failed_attempt"),
+        "s6": ("essential", None), "s7": ("essential", None), "s8": ("essential", None)}
+    assert "retried by s6" in analysis.mark("s5").evidence
+    used = {(d.document_id, d.used) for d in analysis.documents}
+    assert used == {("POL-AUTO-7", True), ("FAQ-12", False), ("POL-HOME-2", False)}
+
+
+def test_the_exception_claim_shows_every_kind_of_waste() -> None:
+    analysis = _analysis(1)
+    roles = _roles(analysis)
+    assert roles["s5"] == roles["s6"] == ("wasted", "failed_attempt")
+    assert roles["s7"] == ("essential", None)              # the retry that worked
+    assert roles["s8"] == ("wasted", "dead_end")           # history fetched, never used
+    assert roles["s9"] == ("wasted", "redundant_call")     # the same call again
+    assert roles["s10"] == ("wasted", "overridden")        # the adjuster replaced it
+    assert roles["s11"] == ("essential", None)             # the override on the path
+    assert "j.okafor" in analysis.mark("s10").evidence
+    unused = {d.document_id for d in analysis.documents if not d.used}
+    assert unused == {"POL-AUTO-7", "FAQ-12"}
+
+
+def test_without_declared_inputs_the_same_path_is_found_from_values() -> None:
+    declared = _roles(_analysis(0))
+    inferred = _roles(_analysis(0, declared=False))
+    assert inferred["s5"] == ("wasted", "failed_attempt")
+    assert inferred["s6"] == inferred["s7"] == inferred["s8"] == ("essential", None)
+    assert {k for k, v in inferred.items() if v[0] == "essential"} <= set(declared)
+
+
+def test_a_wasted_step_never_lies_on_the_path_to_the_outcome() -> None:
+    for index in (0, 1):
+        trace = read_path(FIXTURES / "native" / "claims-triage.jsonl")[index]
+        assert isinstance(trace, Trace)
+        edges = list(data_flow(trace))
+        analysis = analyze_paths(trace, edges)
+        wasted = {m.step_id for m in analysis.marks if m.role == Role.WASTED}
+        essential = {m.step_id for m in analysis.marks if m.role == Role.ESSENTIAL}
+        for edge in edges:
+            if edge.type.value == "USES" and edge.source in essential:
+                assert edge.target not in wasted, (index, edge)
+        assert all(m.reason is None for m in analysis.marks if m.role != Role.WASTED)
+        assert all(isinstance(m.reason, Reason) for m in analysis.marks
+                   if m.role == Role.WASTED)
