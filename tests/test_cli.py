@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 
 import orjson
@@ -123,3 +124,31 @@ def test_import_reads_standard_input_and_names_it_in_errors(tmp_path: Path) -> N
     assert "<stdin>, line 3, field steps[0].kind" in result.output
     listed = runner.invoke(app, ["traces", "--db", str(tmp_path / "s.db"), "-f", "json"])
     assert len(orjson.loads(listed.stdout)) == 2
+
+
+def test_analyze_json_has_the_contract_fields_and_exact_money(db: str) -> None:
+    config = str(FIXTURES / "tracegraph.toml")
+    result = runner.invoke(app, ["analyze", "claim-2026-0002", "--db", db, "--config", config,
+                                 "--format", "json"])
+    assert result.exit_code == 0, result.output
+    doc = orjson.loads(result.stdout)
+    steps = {s["id"]: s for s in doc["steps"]}
+    assert (steps["s10"]["role"], steps["s10"]["reason"]) == ("wasted", "overridden")
+    assert Decimal(steps["s11"]["cost_usd"]) == Decimal("13.6")  # 12 min at $68/h, exactly
+    assert doc["unpriced_steps"] == []
+    assert Decimal(doc["cost_usd"]) == sum(Decimal(s["cost_usd"]) for s in doc["steps"])
+    assert Decimal(doc["wasted_usd"]) == sum(Decimal(s["cost_usd"]) for s in doc["steps"]
+                                             if s["role"] == "wasted")
+    assert {(d["id"], d["used"]) for d in doc["documents"]} >= {("FAQ-12", False),
+                                                                 ("POL-AUTO-11", True)}
+
+
+def test_analyze_all_jsonl_is_one_object_per_trace(db: str) -> None:
+    result = runner.invoke(app, ["analyze", "--all", "--db", db, "--format", "jsonl"])
+    lines = [orjson.loads(line) for line in result.stdout.splitlines()]
+    assert len(lines) == 5 and {line["trace_id"] for line in lines} >= {"ticket-2026-0107"}
+
+
+def test_analyze_without_ids_or_all_is_a_usage_error(db: str) -> None:
+    result = runner.invoke(app, ["analyze", "--db", db])
+    assert result.exit_code == 2 and "--all" in result.output

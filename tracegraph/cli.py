@@ -25,6 +25,8 @@ from . import __version__
 from .errors import TracegraphError
 from .formats import FORMATS
 from .model import Outcome
+from .config import load_config
+from .services.analysis import analyze_trace
 from .services.browsing import trace_document, trace_listing
 from .services.importing import ImportReport, StrictImportError, import_paths
 from .services.synth import write_corpus
@@ -301,6 +303,72 @@ def _render_tree(document: dict[str, Any]) -> Tree:
         root.add(f"[yellow]{len(document['awaiting_parent'])} steps await a parent span "
                  "not yet imported[/yellow]")
     return root
+
+
+class AnalyzeFormat(str, Enum):
+    table = "table"
+    json = "json"
+    jsonl = "jsonl"
+
+
+@app.command("analyze")
+def analyze_command(
+    trace_ids: list[str] = typer.Argument(None, help="Traces to analyze (their source ids)."),
+    all_traces: bool = typer.Option(False, "--all", help="Analyze every stored trace."),
+    db: Optional[str] = DbOption,
+    config: Optional[Path] = typer.Option(None, "--config", help="Prices of tools and "
+                                          "hourly rates (default: ./tracegraph.toml if any)."),
+    format: AnalyzeFormat = typer.Option(AnalyzeFormat.table, "--format", "-f"),
+) -> None:
+    """Mark every step essential, wasted (with its reason) or structural, priced, with evidence.
+
+    Example: tracegraph analyze claim-2026-0002 --format json
+    """
+    if not trace_ids and not all_traces:
+        _fail("name one or more trace ids, or --all")
+    settings = _guard(lambda: load_config(config))
+    store = _guard(lambda: open_store(db))
+    try:
+        ids = [row.trace_id for row in store.list_traces()] if all_traces else trace_ids
+        documents = []
+        for trace_id in ids:
+            try:
+                documents.append(analyze_trace(store, trace_id, config=settings))
+            except TracegraphError as exc:
+                _fail(str(exc))
+    finally:
+        store.close()
+    if format == AnalyzeFormat.jsonl:
+        for document in documents:
+            sys.stdout.buffer.write(orjson.dumps(document) + b"\n")
+        return
+    if format == AnalyzeFormat.json:
+        _print_json(documents[0] if len(documents) == 1 and not all_traces else documents)
+        return
+    for document in documents:
+        _print_analysis(document)
+
+
+def _print_analysis(document: dict[str, Any]) -> None:
+    table = Table(title=f"{document['trace_id']}  {document['workflow'] or '-'}  "
+                        f"{document['outcome']}:  ${document['cost_usd']} spent, "
+                        f"${document['wasted_usd']} wasted", title_justify="left")
+    for column in ("step", "kind", "role", "reason", "cost", "evidence"):
+        table.add_column(column, overflow="fold")
+    colours = {"essential": "green", "wasted": "red", "structural": "dim"}
+    for step in document["steps"]:
+        cost = "unpriced" if step["cost_usd"] is None else f"${step['cost_usd']}"
+        table.add_row(step["id"], step["kind"],
+                      f"[{colours[step['role']]}]{step['role']}[/]", step["reason"] or "",
+                      cost, _escape(step["evidence"]))
+    console.print(table)
+    unused = [d for d in document["documents"] if not d["used"]]
+    if unused:
+        console.print("unused documents: " + ", ".join(
+            f"{d['id']} ({d['tokens']} tokens)" if d["tokens"] else d["id"] for d in unused))
+    if document["unpriced_steps"]:
+        console.print(f"[yellow]unpriced:[/yellow] {', '.join(document['unpriced_steps'])} "
+                      "(see cost_detail in --format json)")
 
 
 @app.command("synth")

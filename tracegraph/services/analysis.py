@@ -1,0 +1,65 @@
+"""Analyze a stored trace: data flow, roles and reasons, and what each step cost.
+
+The document returned is a contract (issue 3): ``trace_id``, ``workflow``,
+``outcome``, ``cost_usd`` and ``wasted_usd`` (decimal strings),
+``unpriced_steps``, ``steps`` (``id``, ``kind``, ``role``, ``reason``,
+``cost_usd``, ``evidence``) and ``documents`` (``id``, ``step_id``, ``used``,
+``tokens``).  ``wasted_usd`` counts only priced wasted steps; unpriced ones are
+listed, never counted as $0.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from ..analyze.cost import trace_cost
+from ..analyze.flow import data_flow
+from ..analyze.paths import Role, analyze_paths
+from ..config import Config
+from ..model import summarize
+from ..store import Store
+
+__all__ = ["ANALYZER_VERSION", "analyze_trace"]
+
+ANALYZER_VERSION = "1"
+"""Bumped whenever a rule changes, so stored results can be recomputed."""
+
+
+def analyze_trace(store: Store, trace_id: str, *, config: Config) -> dict[str, Any]:
+    trace = store.get_trace(trace_id)
+    summary = summarize(trace)
+    edges = list(data_flow(trace))
+    paths = analyze_paths(trace, edges)
+    costs = {c.step_id: c for c in trace_cost(trace, config=config).steps}
+    kinds = {s.id: s.kind.value for s in trace.steps}
+    steps = []
+    wasted = Decimal(0)
+    total = Decimal(0)
+    for mark in paths.marks:
+        cost = costs[mark.step_id]
+        if cost.usd is not None:
+            total += cost.usd
+            if mark.role == Role.WASTED:
+                wasted += cost.usd
+        steps.append({"id": mark.step_id, "kind": kinds[mark.step_id],
+                      "role": mark.role.value,
+                      "reason": mark.reason.value if mark.reason else None,
+                      "cost_usd": None if cost.usd is None else str(cost.usd),
+                      "cost_source": cost.source.value, "cost_detail": cost.detail,
+                      "evidence": mark.evidence})
+    return {
+        "trace_id": trace.id,
+        "workflow": summary.workflow,
+        "outcome": summary.outcome.value,
+        "outcome_step": paths.outcome_step,
+        "analyzer_version": ANALYZER_VERSION,
+        "cost_usd": str(total),
+        "wasted_usd": str(wasted),
+        "unpriced_steps": [s["id"] for s in steps if s["cost_usd"] is None],
+        "steps": steps,
+        "documents": [{"id": d.document_id, "step_id": d.step_id, "used": d.used,
+                       "tokens": d.tokens, "evidence": d.evidence} for d in paths.documents],
+        "edges": [{"source": e.source, "target": e.target, "type": e.type.value,
+                   "evidence": e.evidence} for e in edges],
+    }
