@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from decimal import Decimal
 from pathlib import Path
 
@@ -142,3 +143,25 @@ def test_no_config_file_is_an_empty_config_unless_one_was_named(
     assert load_config() == Config()
     with pytest.raises(ConfigError, match="no such configuration file"):
         load_config(tmp_path / "missing.toml")
+
+
+@given(st.sampled_from([("openai", "gpt-4o-mini"), ("openai", "gpt-4o"),
+                        ("anthropic", "claude-sonnet-4-20250514"),
+                        ("anthropic", "claude-3-5-haiku-20241022"),
+                        ("google", "gemini-2.5-pro"), ("google", "gemini-1.5-flash")]),
+       st.integers(0, 400_000), st.integers(0, 100), st.integers(0, 20_000))
+@settings(max_examples=60, deadline=None)
+def test_our_fast_path_agrees_with_genai_prices_to_the_digit(
+        model: tuple[str, str], input_tokens: int, cached_percent: int,
+        output_tokens: int) -> None:
+    from genai_prices import Usage, calc_price
+    provider, name = model
+    cached = input_tokens * cached_percent // 100
+    step = _llm(provider=provider, model=name, input_tokens=input_tokens,
+                cached_input_tokens=cached, output_tokens=output_tokens)
+    ours = step_cost(step, config=NO_CONFIG).usd
+    reference = calc_price(Usage(input_tokens=input_tokens, cache_read_tokens=cached,
+                                 output_tokens=output_tokens), name, provider_id=provider,
+                           genai_request_timestamp=datetime.fromtimestamp(
+                               MARCH_2026 / 1e9, tz=timezone.utc)).total_price
+    assert ours == reference

@@ -92,27 +92,87 @@ def _moment(step: Step) -> datetime | None:
     return datetime.fromtimestamp(step.start_ns / 1e9, tz=timezone.utc)
 
 
+_LINEAR_FIELDS = frozenset({"input_mtok", "cache_read_mtok", "cache_write_mtok",
+                            "output_mtok", "web_searches_kcount", "storage_searches_kcount"})
+_MTOK = Decimal(1_000_000)
+
+
+class _Rates(msgspec.Struct, frozen=True):
+    """One model's per-token prices on one day, as genai-prices states them."""
+
+    label: str
+    input: Decimal | None = None
+    cache_read: Decimal | None = None
+    cache_write: Decimal | None = None
+    output: Decimal | None = None
+    linear: bool = False
+    """Prices that do not depend on volume: computed here, exactly, without a call."""
+
+
+_rates_cache: dict[tuple[str | None, str, str], _Rates | None] = {}
+
+
+def _rates(provider_id: str | None, model: str, moment: datetime | None) -> _Rates | None:
+    """genai-prices' prices for a model on a day, looked up once (None: unknown).
+
+    ``calc_price`` costs ~0.3 ms a call, too slow for a million steps; its
+    prices per million tokens are read once per model and day and applied here
+    when they are flat.  Tiered or otherwise non-linear prices keep going
+    through ``calc_price`` (the test suite checks both agree).
+    """
+    key = (provider_id, model, moment.date().isoformat() if moment else "")
+    if key in _rates_cache:
+        return _rates_cache[key]
+    try:
+        probe = calc_price(Usage(input_tokens=1), model, provider_id=provider_id,
+                           genai_request_timestamp=moment)
+    except LookupError:
+        _rates_cache[key] = None
+        return None
+    prices = vars(probe.model_price)
+    values = {name: prices.get(f"{name}_mtok") for name in
+              ("input", "cache_read", "cache_write", "output")}
+    linear = set(prices) <= _LINEAR_FIELDS and all(
+        v is None or isinstance(v, Decimal) for v in values.values())
+    rates = _Rates(label=f"{probe.provider.id}/{probe.model.id}", linear=linear,
+                   **{k: v if isinstance(v, Decimal) else None for k, v in values.items()})
+    _rates_cache[key] = rates
+    return rates
+
+
 def _model_cost(step: Step) -> StepCost:
     assert step.model is not None
     if step.input_tokens is None and step.output_tokens is None:
         return StepCost(step_id=step.id, usd=None, source=CostSource.UNPRICED,
                         detail=f"model call to {step.model} without token counts")
-    usage = Usage(input_tokens=step.input_tokens or 0,
-                  cache_read_tokens=step.cached_input_tokens or 0,
-                  cache_write_tokens=step.cache_write_tokens or 0,
-                  output_tokens=step.output_tokens or 0)
+    moment = _moment(step)
     provider = _PROVIDERS.get((step.provider or "").lower(), step.provider)
-    attempts = [provider, None] if provider else [None]
-    for provider_id in attempts:
-        try:
-            price = calc_price(usage, step.model, provider_id=provider_id,
-                               genai_request_timestamp=_moment(step))
-        except LookupError:
+    for provider_id in ([provider, None] if provider else [None]):
+        rates = _rates(provider_id, step.model, moment)
+        if rates is None:
             continue
+        cached = step.cached_input_tokens or 0
+        written = step.cache_write_tokens or 0
+        if rates.linear and rates.input is not None:
+            fresh = (step.input_tokens or 0) - cached - written
+            usd = (fresh * rates.input
+                   + cached * (rates.cache_read if rates.cache_read is not None
+                               else rates.input)
+                   + written * (rates.cache_write if rates.cache_write is not None
+                                else rates.input)
+                   + (step.output_tokens or 0) * (rates.output or Decimal(0))) / _MTOK
+            return StepCost(step_id=step.id, usd=usd, source=CostSource.MODEL_PRICE,
+                            detail=f"{rates.label} at ${rates.input}/${rates.output} "
+                                   "per million input/output tokens")
+        price = calc_price(Usage(input_tokens=step.input_tokens or 0,
+                                 cache_read_tokens=cached, cache_write_tokens=written,
+                                 output_tokens=step.output_tokens or 0),
+                           step.model, provider_id=provider_id,
+                           genai_request_timestamp=moment)
         return StepCost(step_id=step.id, usd=Decimal(price.total_price),
                         source=CostSource.MODEL_PRICE,
-                        detail=f"{price.provider.id}/{price.model.id}: "
-                               f"input ${price.input_price}, output ${price.output_price}")
+                        detail=f"{rates.label}: input ${price.input_price}, "
+                               f"output ${price.output_price}")
     where = f" from {step.provider}" if step.provider else ""
     return StepCost(step_id=step.id, usd=None, source=CostSource.UNPRICED,
                     detail=f"no price known for model {step.model}{where}")

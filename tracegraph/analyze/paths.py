@@ -138,7 +138,7 @@ def analyze_paths(trace: Trace, edges: Iterable[Edge]) -> PathAnalysis:
     for index, step in enumerate(ordered):
         key = _call_key(step)
         before = earlier_calls.setdefault(key, []) if key else []
-        marks.append(_mark(step, ordered[index + 1:], essential, overrides, retried, before,
+        marks.append(_mark(step, ordered, index, essential, overrides, retried, before,
                            doc_used_by_step))
         if key:
             before.append(step)
@@ -146,7 +146,7 @@ def analyze_paths(trace: Trace, edges: Iterable[Edge]) -> PathAnalysis:
                         marks=tuple(marks), documents=tuple(documents))
 
 
-def _mark(step: Step, later: list[Step], essential: dict[str, str],
+def _mark(step: Step, ordered: list[Step], index: int, essential: dict[str, str],
           overrides: dict[str, Step], retried: dict[str, Step], same_calls: list[Step],
           doc_used: dict[str, bool]) -> StepMark:
     def wasted(reason: Reason, evidence: str) -> StepMark:
@@ -167,8 +167,8 @@ def _mark(step: Step, later: list[Step], essential: dict[str, str],
             return wasted(Reason.FAILED_ATTEMPT,
                           f"failed ({step.error_type or 'error'}); retried by "
                           f"{retried[step.id].id}")
-        again = next((s for s in later if step.tool_name and s.tool_name == step.tool_name
-                      and s.status != Status.ERROR), None)
+        again = next((s for s in ordered[index + 1:] if step.tool_name
+                      and s.tool_name == step.tool_name and s.status != Status.ERROR), None)
         if again is not None:
             return wasted(Reason.FAILED_ATTEMPT,
                           f"failed ({step.error_type or 'error'}); {step.tool_name} "
@@ -187,23 +187,31 @@ def _mark(step: Step, later: list[Step], essential: dict[str, str],
 
 
 def _document_uses(ordered: list[Step]) -> list[DocumentUse]:
+    """Each retrieved document, used or not, from one index of what later steps emitted."""
+    last_emitted: dict[str, tuple[int, str]] = {}  # value → (position, step) of its last emitter
+    emitted_texts: list[str] = []
+    for index, step in enumerate(ordered):
+        text = text_of([step.output, step.arguments])
+        emitted_texts.append(text)
+        for value in values_of(text):
+            last_emitted[value] = (index, step.id)  # keeps the latest emitter
     uses: list[DocumentUse] = []
     for index, step in enumerate(ordered):
-        if not step.documents:
-            continue
-        downstream = [s for s in ordered[index + 1:]]
-        emitted_text = " ".join(text_of([s.output, s.arguments]) for s in downstream)
-        emitted_values = values_of(emitted_text)
         for doc in step.documents:
             evidence = ""
-            if doc.id in emitted_text:
-                user = next(s.id for s in downstream
-                            if doc.id in text_of([s.output, s.arguments]))
-                evidence = f"id {doc.id!r} cited in {user}"
-            elif doc.content:
-                shared = sorted(values_of(doc.content) & emitted_values)
-                if shared:
-                    evidence = f"value {shared[0]!r} of its content reused downstream"
+            hit = last_emitted.get(doc.id)
+            if hit is not None and hit[0] > index:
+                evidence = f"id {doc.id!r} cited in {hit[1]}"
+            elif not any(c.isdigit() for c in doc.id):  # ids the value index cannot see
+                user = next((ordered[j].id for j in range(index + 1, len(ordered))
+                             if doc.id in emitted_texts[j]), None)
+                if user is not None:
+                    evidence = f"id {doc.id!r} cited in {user}"
+            if not evidence and doc.content:
+                later = [v for v in values_of(doc.content)
+                         if last_emitted.get(v, (-1, ""))[0] > index]
+                if later:
+                    evidence = f"value {sorted(later)[0]!r} of its content reused downstream"
             uses.append(DocumentUse(step_id=step.id, document_id=doc.id, used=bool(evidence),
                                     tokens=doc.tokens,
                                     evidence=evidence or "neither cited nor quoted downstream"))
