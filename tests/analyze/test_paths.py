@@ -74,3 +74,15 @@ def test_a_wasted_step_never_lies_on_the_path_to_the_outcome() -> None:
         assert all(m.reason is None for m in analysis.marks if m.role != Role.WASTED)
         assert all(isinstance(m.reason, Reason) for m in analysis.marks
                    if m.role == Role.WASTED)
+
+
+def test_context_bloat_counts_the_unused_documents_a_model_call_carried() -> None:
+    from tracegraph.analyze.paths import context_bloat
+    for index, expected in ((0, {"s4": 410 + 960}), (1, {"s4": 820 + 410})):
+        trace = read_path(FIXTURES / "native" / "claims-triage.jsonl")[index]
+        assert isinstance(trace, Trace)
+        edges = list(data_flow(trace))
+        analysis = analyze_paths(trace, edges)
+        bloat = context_bloat(trace, edges, analysis.documents)
+        assert {b.step_id: b.tokens for b in bloat} == expected
+        assert "FAQ-12 (410)" in bloat[0].evidence

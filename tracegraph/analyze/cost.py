@@ -32,7 +32,8 @@ from genai_prices import Usage, calc_price
 from ..config import Config
 from ..model import Step, StepKind, Trace
 
-__all__ = ["CostSource", "StepCost", "TraceCost", "step_cost", "trace_cost"]
+__all__ = ["CostSource", "StepCost", "TraceCost", "step_cost", "trace_cost",
+           "input_token_rate"]
 
 _NO_COST_KINDS = frozenset({StepKind.AGENT, StepKind.CHAIN, StepKind.CONTEXT,
                             StepKind.OUTCOME, StepKind.EVENT})
@@ -176,6 +177,18 @@ def _model_cost(step: Step) -> StepCost:
     where = f" from {step.provider}" if step.provider else ""
     return StepCost(step_id=step.id, usd=None, source=CostSource.UNPRICED,
                     detail=f"no price known for model {step.model}{where}")
+
+
+def input_token_rate(step: Step) -> Decimal | None:
+    """USD per fresh input token of a model call (for pricing carried context), if flat."""
+    if step.model is None:
+        return None
+    provider = _PROVIDERS.get((step.provider or "").lower(), step.provider)
+    for provider_id in ([provider, None] if provider else [None]):
+        rates = _rates(provider_id, step.model, _moment(step))
+        if rates is not None:
+            return rates.input / _MTOK if rates.linear and rates.input is not None else None
+    return None
 
 
 def step_cost(step: Step, *, config: Config) -> StepCost:

@@ -30,7 +30,7 @@ from ..model import GROUPING_KINDS, Edge, EdgeType, Status, Step, StepKind, Trac
 from .flow import text_of, values_of
 
 __all__ = ["Role", "Reason", "StepMark", "DocumentUse", "PathAnalysis", "outcome_step",
-           "analyze_paths"]
+           "analyze_paths", "ContextBloat", "context_bloat"]
 
 
 class Role(StrEnum):
@@ -216,3 +216,43 @@ def _document_uses(ordered: list[Step]) -> list[DocumentUse]:
                                     tokens=doc.tokens,
                                     evidence=evidence or "neither cited nor quoted downstream"))
     return uses
+
+
+class ContextBloat(msgspec.Struct, frozen=True, kw_only=True):
+    """Input tokens a model call carried that nothing downstream used."""
+
+    step_id: str
+    tokens: int
+    evidence: str
+
+
+def context_bloat(trace: Trace, edges: Iterable[Edge],
+                  documents: Iterable[DocumentUse]) -> list[ContextBloat]:
+    """Per model call, the tokens of unused retrieved documents it read.
+
+    A call reads a retrieval when the retrieval's result reached its input
+    (a ``READ`` edge: declared, or its documents in the prompt).  Documents
+    whose tokens the source did not give cannot be counted and are left out,
+    so this is a lower bound.
+    """
+    reads: dict[str, set[str]] = {}
+    for edge in edges:
+        if edge.type == EdgeType.READ:
+            reads.setdefault(edge.source, set()).add(edge.target)
+    unused: dict[str, list[DocumentUse]] = {}
+    for use in documents:
+        if not use.used and use.tokens:
+            unused.setdefault(use.step_id, []).append(use)
+    bloat: list[ContextBloat] = []
+    for step in time_order(trace.steps):
+        if step.kind != StepKind.LLM:
+            continue
+        carried = [u for producer in sorted(reads.get(step.id, ()))
+                   for u in unused.get(producer, ())]
+        if carried:
+            tokens = sum(u.tokens or 0 for u in carried)
+            names = ", ".join(f"{u.document_id} ({u.tokens})" for u in carried[:4])
+            more = f" and {len(carried) - 4} more" if len(carried) > 4 else ""
+            bloat.append(ContextBloat(step_id=step.id, tokens=tokens,
+                                      evidence=f"carried unused documents {names}{more}"))
+    return bloat

@@ -13,9 +13,9 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from ..analyze.cost import trace_cost
+from ..analyze.cost import input_token_rate, trace_cost
 from ..analyze.flow import data_flow
-from ..analyze.paths import Role, analyze_paths
+from ..analyze.paths import Role, analyze_paths, context_bloat
 from ..config import Config
 from ..model import summarize
 from ..store import Store
@@ -33,6 +33,8 @@ def analyze_trace(store: Store, trace_id: str, *, config: Config) -> dict[str, A
     paths = analyze_paths(trace, edges)
     costs = {c.step_id: c for c in trace_cost(trace, config=config).steps}
     kinds = {s.id: s.kind.value for s in trace.steps}
+    by_id = {s.id: s for s in trace.steps}
+    bloat = {b.step_id: b for b in context_bloat(trace, edges, paths.documents)}
     steps = []
     wasted = Decimal(0)
     total = Decimal(0)
@@ -47,7 +49,8 @@ def analyze_trace(store: Store, trace_id: str, *, config: Config) -> dict[str, A
                       "reason": mark.reason.value if mark.reason else None,
                       "cost_usd": None if cost.usd is None else str(cost.usd),
                       "cost_source": cost.source.value, "cost_detail": cost.detail,
-                      "evidence": mark.evidence})
+                      "evidence": mark.evidence,
+                      "context_bloat": _bloat(bloat.get(mark.step_id), by_id[mark.step_id])})
     return {
         "trace_id": trace.id,
         "workflow": summary.workflow,
@@ -57,9 +60,20 @@ def analyze_trace(store: Store, trace_id: str, *, config: Config) -> dict[str, A
         "cost_usd": str(total),
         "wasted_usd": str(wasted),
         "unpriced_steps": [s["id"] for s in steps if s["cost_usd"] is None],
+        "context_bloat_tokens": sum(b.tokens for b in bloat.values()),
         "steps": steps,
         "documents": [{"id": d.document_id, "step_id": d.step_id, "used": d.used,
                        "tokens": d.tokens, "evidence": d.evidence} for d in paths.documents],
         "edges": [{"source": e.source, "target": e.target, "type": e.type.value,
                    "evidence": e.evidence} for e in edges],
     }
+
+
+def _bloat(found: Any, step: Any) -> dict[str, Any] | None:
+    """A model call's carried-but-unused tokens, priced at its input rate when flat."""
+    if found is None:
+        return None
+    rate = input_token_rate(step)
+    return {"tokens": found.tokens,
+            "usd": None if rate is None else str(rate * found.tokens),
+            "evidence": found.evidence}
