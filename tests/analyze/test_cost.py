@@ -165,3 +165,8 @@ def test_our_fast_path_agrees_with_genai_prices_to_the_digit(
                            genai_request_timestamp=datetime.fromtimestamp(
                                MARCH_2026 / 1e9, tz=timezone.utc)).total_price
     assert ours == reference
+
+
+def test_cached_tokens_exceeding_the_input_are_unpriced_not_negative() -> None:
+    cost = step_cost(_llm(input_tokens=100, cached_input_tokens=500), config=NO_CONFIG)
+    assert cost.usd is None and "exceed input tokens" in cost.detail

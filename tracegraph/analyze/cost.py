@@ -147,13 +147,15 @@ def _model_cost(step: Step) -> StepCost:
         return StepCost(step_id=step.id, usd=None, source=CostSource.UNPRICED,
                         detail=f"model call to {step.model} without token counts")
     moment = _moment(step)
-    provider = _PROVIDERS.get((step.provider or "").lower(), step.provider)
-    for provider_id in ([provider, None] if provider else [None]):
-        rates = _rates(provider_id, step.model, moment)
-        if rates is None:
-            continue
+    found = _step_rates(step)
+    if found is not None:
+        provider_id, rates = found
         cached = step.cached_input_tokens or 0
         written = step.cache_write_tokens or 0
+        if cached + written > (step.input_tokens or 0):
+            return StepCost(step_id=step.id, usd=None, source=CostSource.UNPRICED,
+                            detail=f"cached ({cached}) and cache-write ({written}) tokens "
+                                   f"exceed input tokens ({step.input_tokens or 0})")
         if rates.linear and rates.input is not None:
             fresh = (step.input_tokens or 0) - cached - written
             usd = (fresh * rates.input
@@ -179,16 +181,24 @@ def _model_cost(step: Step) -> StepCost:
                     detail=f"no price known for model {step.model}{where}")
 
 
-def input_token_rate(step: Step) -> Decimal | None:
-    """USD per fresh input token of a model call (for pricing carried context), if flat."""
+def _step_rates(step: Step) -> tuple[str | None, _Rates] | None:
+    """The prices of a step's model: under its provider, else matched by model alone."""
     if step.model is None:
         return None
     provider = _PROVIDERS.get((step.provider or "").lower(), step.provider)
     for provider_id in ([provider, None] if provider else [None]):
         rates = _rates(provider_id, step.model, _moment(step))
         if rates is not None:
-            return rates.input / _MTOK if rates.linear and rates.input is not None else None
+            return provider_id, rates
     return None
+
+
+def input_token_rate(step: Step) -> Decimal | None:
+    """USD per fresh input token of a model call (for pricing carried context), if flat."""
+    found = _step_rates(step)
+    if found is None or not found[1].linear or found[1].input is None:
+        return None
+    return found[1].input / _MTOK
 
 
 def step_cost(step: Step, *, config: Config) -> StepCost:
