@@ -152,3 +152,43 @@ def test_analyze_all_jsonl_is_one_object_per_trace(db: str) -> None:
 def test_analyze_without_ids_or_all_is_a_usage_error(db: str) -> None:
     result = runner.invoke(app, ["analyze", "--db", db])
     assert result.exit_code == 2 and "--all" in result.output
+
+
+def test_report_waste_sums_the_stored_analyses_exactly(db: str) -> None:
+    config = str(FIXTURES / "tracegraph.toml")
+    result = runner.invoke(app, ["report", "waste", "--db", db, "--config", config,
+                                 "--format", "json"])
+    assert result.exit_code == 0, result.output
+    report = orjson.loads(result.stdout)
+    assert report["traces"] == 5
+    per_trace = [orjson.loads(line) for line in runner.invoke(
+        app, ["analyze", "--all", "--db", db, "--config", config, "-f", "jsonl"]
+    ).stdout.splitlines()]
+    assert Decimal(report["total_usd"]) == sum(Decimal(d["cost_usd"]) for d in per_trace)
+    assert Decimal(report["wasted_usd"]) == sum(Decimal(d["wasted_usd"]) for d in per_trace)
+    assert sum(Decimal(v) for v in report["by_reason"].values()) == Decimal(
+        report["wasted_usd"])
+    assert {"overridden", "failed_attempt", "redundant_call"} <= set(report["by_reason"])
+
+
+def test_a_stored_analysis_goes_stale_when_late_spans_change_the_trace(tmp_path: Path) -> None:
+    from tracegraph.model import Step, StepKind, Trace
+    from tracegraph.services.analysis import ANALYZER_VERSION, analyze_stale
+    from tracegraph.config import Config
+    from tracegraph.store import SQLiteStore
+    store = SQLiteStore(tmp_path / "s.db")
+    first = Trace(id="t", source_format="otlp", partial=True,
+                  steps=(Step(id="a", kind=StepKind.LLM, model="gpt-4o-mini",
+                              input_tokens=1000, output_tokens=10),))
+    store.write_traces([first])
+    assert analyze_stale(store, config=Config()) == 1
+    assert store.analysis_is_current("t", ANALYZER_VERSION)
+    assert analyze_stale(store, config=Config()) == 0
+    late = Trace(id="t", source_format="otlp", partial=True,
+                 steps=(Step(id="b", kind=StepKind.LLM, model="gpt-4o-mini",
+                             input_tokens=500, output_tokens=5),))
+    store.write_traces([late])
+    assert not store.analysis_is_current("t", ANALYZER_VERSION)
+    assert analyze_stale(store, config=Config()) == 1
+    assert store.waste_totals()["traces"] == 1
+    store.close()

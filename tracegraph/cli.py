@@ -9,6 +9,7 @@ stdout, so they can be piped.
 from __future__ import annotations
 
 import sys
+from decimal import Decimal
 from enum import Enum
 from pathlib import Path
 from typing import Any, Callable, NoReturn, Optional
@@ -26,7 +27,7 @@ from .errors import TracegraphError
 from .formats import FORMATS
 from .model import Outcome
 from .config import load_config
-from .services.analysis import analyze_trace
+from .services.analysis import analyze_trace, store_analysis, waste_report
 from .services.browsing import trace_document, trace_listing
 from .services.importing import ImportReport, StrictImportError, import_paths
 from .services.synth import write_corpus
@@ -333,7 +334,9 @@ def analyze_command(
         documents = []
         for trace_id in ids:
             try:
-                documents.append(analyze_trace(store, trace_id, config=settings))
+                document = analyze_trace(store, trace_id, config=settings)
+                store_analysis(store, document)
+                documents.append(document)
             except TracegraphError as exc:
                 _fail(str(exc))
     finally:
@@ -369,6 +372,45 @@ def _print_analysis(document: dict[str, Any]) -> None:
     if document["unpriced_steps"]:
         console.print(f"[yellow]unpriced:[/yellow] {', '.join(document['unpriced_steps'])} "
                       "(see cost_detail in --format json)")
+
+
+report_app = typer.Typer(help="Reports across traces.", no_args_is_help=True)
+app.add_typer(report_app, name="report")
+
+
+@report_app.command("waste")
+def report_waste_command(
+    db: Optional[str] = DbOption,
+    workflow: Optional[str] = typer.Option(None, "--workflow", "-w", help="Only this workflow."),
+    config: Optional[Path] = typer.Option(None, "--config", help="Prices of tools and "
+                                          "hourly rates (default: ./tracegraph.toml if any)."),
+    format: ListFormat = typer.Option(ListFormat.table, "--format", "-f"),
+) -> None:
+    """Where the money went that did not move the outcome: wasted spend by reason.
+
+    Example: tracegraph report waste --workflow claims-triage --format json
+    """
+    settings = _guard(lambda: load_config(config))
+    store = _guard(lambda: open_store(db))
+    try:
+        report = _guard(lambda: waste_report(store, config=settings, workflow=workflow))
+    finally:
+        store.close()
+    if format == ListFormat.json:
+        _print_json(report)
+        return
+    table = Table(title=f"Waste over {report['traces']} traces"
+                        f"{' of ' + workflow if workflow else ''}: "
+                        f"${Decimal(report['wasted_usd']):,.4f} of "
+                        f"${Decimal(report['total_usd']):,.4f}", title_justify="left")
+    table.add_column("reason")
+    table.add_column("USD", justify="right")
+    for reason, amount in sorted(report["by_reason"].items(), key=lambda kv: -float(kv[1])):
+        table.add_row(reason, f"{Decimal(amount):,.4f}")
+    console.print(table)
+    if report["unpriced_steps"]:
+        console.print(f"[yellow]{report['unpriced_steps']} steps unpriced[/yellow] (not "
+                      "counted; price tools and roles in tracegraph.toml)")
 
 
 @app.command("synth")

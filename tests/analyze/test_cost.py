@@ -170,3 +170,10 @@ def test_our_fast_path_agrees_with_genai_prices_to_the_digit(
 def test_cached_tokens_exceeding_the_input_are_unpriced_not_negative() -> None:
     cost = step_cost(_llm(input_tokens=100, cached_input_tokens=500), config=NO_CONFIG)
     assert cost.usd is None and "exceed input tokens" in cost.detail
+
+
+def test_human_minutes_that_do_not_divide_evenly_are_rounded_once_to_a_nanodollar() -> None:
+    config = Config(hourly_rates={"clerk": Decimal("38")})
+    human = Step(id="h", kind=StepKind.HUMAN_OVERRIDE, override=Override(
+        actor="a", actor_role="clerk", minutes=Decimal("3.5")))
+    assert step_cost(human, config=config).usd == Decimal("2.216666667")

@@ -22,7 +22,7 @@ when they cost something.  Amounts are ``Decimal``.
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 from enum import StrEnum
 from typing import Iterable
 
@@ -38,6 +38,7 @@ __all__ = ["CostSource", "StepCost", "TraceCost", "step_cost", "trace_cost",
 _NO_COST_KINDS = frozenset({StepKind.AGENT, StepKind.CHAIN, StepKind.CONTEXT,
                             StepKind.OUTCOME, StepKind.EVENT})
 _MINUTES_PER_HOUR = Decimal(60)
+_NANO = Decimal("1e-9")
 
 # Provider names as sources write them → genai-prices provider ids.
 _PROVIDERS = {
@@ -216,8 +217,10 @@ def step_cost(step: Step, *, config: Config) -> StepCost:
             return StepCost(step_id=step.id, usd=None, source=CostSource.UNPRICED,
                             detail=f"no hourly rate for role {override.actor_role!r} "
                                    "(set [hourly_rates] in tracegraph.toml)")
-        return StepCost(step_id=step.id, usd=override.minutes * rate / _MINUTES_PER_HOUR,
-                        source=CostSource.HUMAN_RATE,
+        # minutes x rate / 60 need not terminate (3.5 min at $38/h); a nano-dollar
+        # is far below a cent, and rounding here once keeps every sum exact.
+        usd = (override.minutes * rate / _MINUTES_PER_HOUR).quantize(_NANO, ROUND_HALF_EVEN)
+        return StepCost(step_id=step.id, usd=usd, source=CostSource.HUMAN_RATE,
                         detail=f"{override.minutes} min at ${rate}/h")
     if step.model is not None and step.kind in (StepKind.LLM, StepKind.RETRY,
                                                 StepKind.RETRIEVAL):

@@ -20,7 +20,8 @@ from ..config import Config
 from ..model import summarize
 from ..store import Store
 
-__all__ = ["ANALYZER_VERSION", "analyze_trace"]
+__all__ = ["ANALYZER_VERSION", "analyze_trace", "store_analysis", "analyze_stale",
+           "waste_report"]
 
 ANALYZER_VERSION = "1"
 """Bumped whenever a rule changes, so stored results can be recomputed."""
@@ -77,3 +78,42 @@ def _bloat(found: Any, step: Any) -> dict[str, Any] | None:
     return {"tokens": found.tokens,
             "usd": None if rate is None else str(rate * found.tokens),
             "evidence": found.evidence}
+
+
+def store_analysis(store: Store, document: dict[str, Any]) -> None:
+    """Keep an analysis with its trace, so reports are aggregate queries."""
+    store.write_analysis(
+        document["trace_id"], version=ANALYZER_VERSION, cost=Decimal(document["cost_usd"]),
+        wasted=Decimal(document["wasted_usd"]),
+        unpriced_steps=len(document["unpriced_steps"]),
+        bloat_tokens=document["context_bloat_tokens"],
+        steps=[(s["id"], s["role"], s["reason"],
+                None if s["cost_usd"] is None else Decimal(s["cost_usd"]))
+               for s in document["steps"]])
+
+
+def analyze_stale(store: Store, *, config: Config) -> int:
+    """Analyze and store every trace whose stored analysis is missing or out of date.
+
+    Out of date: made by another analyzer version, or before late spans
+    changed the trace.  Returns how many traces were analyzed.
+    """
+    done = 0
+    for row in store.list_traces():
+        if not store.analysis_is_current(row.trace_id, ANALYZER_VERSION):
+            store_analysis(store, analyze_trace(store, row.trace_id, config=config))
+            done += 1
+    return done
+
+
+def waste_report(store: Store, *, config: Config,
+                 workflow: str | None = None) -> dict[str, Any]:
+    """Total and wasted spend, by reason, over every trace (analysed first if stale)."""
+    analyze_stale(store, config=config)
+    totals = store.waste_totals(workflow=workflow)
+    return {"workflow": workflow, "traces": totals["traces"],
+            "total_usd": str(totals["total_usd"]), "wasted_usd": str(totals["wasted_usd"]),
+            "by_reason": {k: str(v) for k, v in totals["by_reason"].items()},
+            "unpriced_steps": totals["unpriced_steps"],
+            "context_bloat_tokens": totals["context_bloat_tokens"],
+            "analyzer_version": ANALYZER_VERSION}

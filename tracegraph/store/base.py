@@ -10,6 +10,7 @@ from the merged steps, so late spans bring them up to date.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any, Iterable, Protocol, Sequence
 
 import msgspec
@@ -89,6 +90,20 @@ class Store(Protocol):
 
     def find_trace_ids(self, ids: Iterable[str]) -> set[str]:
         """Which of ``ids`` are stored (by their source id)."""
+        ...
+
+    def analysis_is_current(self, trace_id: str, version: str) -> bool:
+        """Is the stored analysis of this trace from ``version`` and its current content?"""
+        ...
+
+    def write_analysis(self, trace_id: str, *, version: str, cost: Decimal, wasted: Decimal,
+                       unpriced_steps: int, bloat_tokens: int,
+                       steps: Sequence[tuple[str, str, str | None, Decimal | None]]) -> None:
+        """Replace a trace's stored analysis (totals and per-step role, reason, cost)."""
+        ...
+
+    def waste_totals(self, *, workflow: str | None = None) -> dict[str, Any]:
+        """Exact spend, waste and waste by reason over the analysed traces."""
         ...
 
     def close(self) -> None:

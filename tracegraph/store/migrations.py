@@ -78,6 +78,30 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (label, name)
     ) WITHOUT ROWID;
     """,
+    # 2: analysis results, kept with the trace so reports are aggregate queries.
+    # A result is current while its analyzer version and the trace's content
+    # hash both match; amounts are exact decimal strings (summed by the
+    # `decimal_sum` aggregate the store registers), NULL when unpriced.
+    """
+    CREATE TABLE analyses (
+        trace_key        INTEGER PRIMARY KEY,
+        analyzer_version TEXT NOT NULL,
+        content_hash     TEXT NOT NULL,
+        cost             TEXT NOT NULL,
+        wasted           TEXT NOT NULL,
+        unpriced_steps   INTEGER NOT NULL,
+        bloat_tokens     INTEGER NOT NULL
+    );
+    CREATE TABLE step_analysis (
+        trace_key   INTEGER NOT NULL,
+        step_id     TEXT NOT NULL,
+        role        TEXT NOT NULL,
+        reason      TEXT,
+        cost        TEXT,
+        PRIMARY KEY (trace_key, step_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX step_analysis_reason ON step_analysis(reason);
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

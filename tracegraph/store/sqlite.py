@@ -9,10 +9,11 @@ merged content hashes the same as what is stored is not rewritten at all.
 from __future__ import annotations
 
 import hashlib
+from decimal import Decimal
 import sqlite3
 import threading
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Sequence
+from typing import Any, Iterable, Iterator, Sequence, cast
 
 import lz4.frame
 import msgspec
@@ -63,6 +64,8 @@ class SQLiteStore:
             self._migrate()
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"cannot open {self.path} as a tracegraph store: {exc}") from None
+        # typeshed says aggregates return int; SQLite takes any value (here text).
+        self._db.create_aggregate("decimal_sum", 1, cast(Any, _DecimalSum))
         self._lock = threading.Lock()
         self.queries = 0
         """Statements run for reads (tests bound it to catch N+1 access)."""
@@ -252,6 +255,56 @@ class SQLiteStore:
         return [Entity(label=EntityLabel(l), name=n, properties=orjson.loads(p))
                 for l, n, p in self._query(sql + " ORDER BY label, name", params)]
 
+    def analysis_is_current(self, trace_id: str, version: str) -> bool:
+        """Is a stored analysis of this trace's current content by this analyzer there?"""
+        row = self._query(
+            "SELECT 1 FROM analyses a JOIN traces t ON t.key = a.trace_key "
+            "WHERE t.id = ? AND a.analyzer_version = ? AND a.content_hash = t.content_hash",
+            (trace_id, version)).fetchone()
+        return row is not None
+
+    def write_analysis(self, trace_id: str, *, version: str, cost: Decimal, wasted: Decimal,
+                       unpriced_steps: int, bloat_tokens: int,
+                       steps: Sequence[tuple[str, str, str | None, Decimal | None]]) -> None:
+        """Replace a trace's stored analysis: totals and (step, role, reason, cost) rows."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                row = self._db.execute("SELECT key, content_hash FROM traces WHERE id = ?",
+                                       (trace_id,)).fetchone()
+                if row is None:
+                    raise NotFound(f"no trace {trace_id!r} in {self.url}")
+                key, content_hash = row
+                self._db.execute("DELETE FROM step_analysis WHERE trace_key = ?", (key,))
+                self._db.execute("INSERT OR REPLACE INTO analyses VALUES (?,?,?,?,?,?,?)",
+                                 (key, version, content_hash, str(cost), str(wasted),
+                                  unpriced_steps, bloat_tokens))
+                self._db.executemany("INSERT INTO step_analysis VALUES (?,?,?,?,?)", [
+                    (key, step_id, role, reason, None if usd is None else str(usd))
+                    for step_id, role, reason, usd in steps])
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+
+    def waste_totals(self, *, workflow: str | None = None) -> dict[str, Any]:
+        """Spend, waste and waste by reason over the analysed traces, exactly."""
+        where, params = "", []
+        if workflow is not None:
+            where, params = " WHERE t.workflow = ?", [workflow]
+        totals = self._query(
+            "SELECT count(*), decimal_sum(a.cost), decimal_sum(a.wasted), "
+            "sum(a.unpriced_steps), sum(a.bloat_tokens) FROM analyses a "
+            f"JOIN traces t ON t.key = a.trace_key{where}", params).fetchone()
+        by_reason = {reason: Decimal(amount) for reason, amount in self._query(
+            "SELECT s.reason, decimal_sum(s.cost) FROM step_analysis s "
+            f"JOIN traces t ON t.key = s.trace_key{where}"
+            f"{' AND' if where else ' WHERE'} s.role = 'wasted' GROUP BY s.reason "
+            "ORDER BY s.reason", params)}
+        return {"traces": totals[0], "total_usd": Decimal(totals[1] or 0),
+                "wasted_usd": Decimal(totals[2] or 0), "unpriced_steps": totals[3] or 0,
+                "context_bloat_tokens": totals[4] or 0, "by_reason": by_reason}
+
     def integrity_problems(self) -> list[str]:
         """SQLite's own check plus ours: every trace's step count matches its steps."""
         problems = [r[0] for r in self._db.execute("PRAGMA integrity_check") if r[0] != "ok"]
@@ -271,6 +324,20 @@ def _statements(script: str) -> Iterator[str]:
     for statement in script.split(";"):
         if statement.strip():
             yield statement
+
+
+class _DecimalSum:
+    """SQLite aggregate: the exact sum of decimal strings (NULLs skipped)."""
+
+    def __init__(self) -> None:
+        self.total = Decimal(0)
+
+    def step(self, value: Any) -> None:
+        if value is not None:
+            self.total += Decimal(value)
+
+    def finalize(self) -> str:
+        return str(self.total)
 
 
 def _encode_document(trace: Trace) -> bytes:
