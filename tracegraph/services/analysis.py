@@ -98,12 +98,10 @@ def analyze_stale(store: Store, *, config: Config) -> int:
     Out of date: made by another analyzer version, or before late spans
     changed the trace.  Returns how many traces were analyzed.
     """
-    done = 0
-    for row in store.list_traces():
-        if not store.analysis_is_current(row.trace_id, ANALYZER_VERSION):
-            store_analysis(store, analyze_trace(store, row.trace_id, config=config))
-            done += 1
-    return done
+    stale = store.stale_analyses(ANALYZER_VERSION)
+    for trace_id in stale:
+        store_analysis(store, analyze_trace(store, trace_id, config=config))
+    return len(stale)
 
 
 def waste_report(store: Store, *, config: Config,

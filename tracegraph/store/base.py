@@ -96,6 +96,10 @@ class Store(Protocol):
         """Is the stored analysis of this trace from ``version`` and its current content?"""
         ...
 
+    def stale_analyses(self, version: str) -> list[str]:
+        """Ids of traces whose analysis by ``version`` is missing or out of date."""
+        ...
+
     def write_analysis(self, trace_id: str, *, version: str, cost: Decimal, wasted: Decimal,
                        unpriced_steps: int, bloat_tokens: int,
                        steps: Sequence[tuple[str, str, str | None, Decimal | None]]) -> None:

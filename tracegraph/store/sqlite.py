@@ -263,6 +263,13 @@ class SQLiteStore:
             (trace_id, version)).fetchone()
         return row is not None
 
+    def stale_analyses(self, version: str) -> list[str]:
+        """Ids of traces with no analysis by ``version`` of their current content (one query)."""
+        return [r[0] for r in self._query(
+            "SELECT t.id FROM traces t LEFT JOIN analyses a ON a.trace_key = t.key "
+            "WHERE a.trace_key IS NULL OR a.analyzer_version != ? "
+            "OR a.content_hash != t.content_hash ORDER BY t.key", (version,))]
+
     def write_analysis(self, trace_id: str, *, version: str, cost: Decimal, wasted: Decimal,
                        unpriced_steps: int, bloat_tokens: int,
                        steps: Sequence[tuple[str, str, str | None, Decimal | None]]) -> None:
