@@ -18,7 +18,7 @@ from ..analyze.flow import data_flow
 from ..analyze.paths import Role, analyze_paths, context_bloat
 from ..config import Config
 from ..model import summarize
-from ..store import Store
+from ..store import AnalysisRecord, Store
 
 __all__ = ["ANALYZER_VERSION", "analyze_trace", "store_analysis", "analyze_stale",
            "waste_report"]
@@ -80,27 +80,33 @@ def _bloat(found: Any, step: Any) -> dict[str, Any] | None:
             "evidence": found.evidence}
 
 
-def store_analysis(store: Store, document: dict[str, Any]) -> None:
-    """Keep an analysis with its trace, so reports are aggregate queries."""
-    store.write_analysis(
-        document["trace_id"], version=ANALYZER_VERSION, cost=Decimal(document["cost_usd"]),
-        wasted=Decimal(document["wasted_usd"]),
+def _record(document: dict[str, Any]) -> AnalysisRecord:
+    return AnalysisRecord(
+        trace_id=document["trace_id"], version=ANALYZER_VERSION,
+        cost=Decimal(document["cost_usd"]), wasted=Decimal(document["wasted_usd"]),
         unpriced_steps=len(document["unpriced_steps"]),
         bloat_tokens=document["context_bloat_tokens"],
-        steps=[(s["id"], s["role"], s["reason"],
-                None if s["cost_usd"] is None else Decimal(s["cost_usd"]))
-               for s in document["steps"]])
+        steps=tuple((s["id"], s["role"], s["reason"],
+                     None if s["cost_usd"] is None else Decimal(s["cost_usd"]))
+                    for s in document["steps"]))
 
 
-def analyze_stale(store: Store, *, config: Config) -> int:
+def store_analysis(store: Store, document: dict[str, Any]) -> None:
+    """Keep an analysis with its trace, so reports are aggregate queries."""
+    store.write_analyses([_record(document)])
+
+
+def analyze_stale(store: Store, *, config: Config, batch: int = 500) -> int:
     """Analyze and store every trace whose stored analysis is missing or out of date.
 
     Out of date: made by another analyzer version, or before late spans
-    changed the trace.  Returns how many traces were analyzed.
+    changed the trace.  Results are written ``batch`` traces per transaction.
+    Returns how many traces were analyzed.
     """
     stale = store.stale_analyses(ANALYZER_VERSION)
-    for trace_id in stale:
-        store_analysis(store, analyze_trace(store, trace_id, config=config))
+    for start in range(0, len(stale), batch):
+        store.write_analyses([_record(analyze_trace(store, trace_id, config=config))
+                              for trace_id in stale[start:start + batch]])
     return len(stale)
 
 

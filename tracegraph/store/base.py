@@ -19,7 +19,7 @@ import networkx as nx
 from ..errors import InputError
 from ..model import Edge, Outcome, Trace
 
-__all__ = ["Store", "TraceRow", "WriteResult", "StoreCounts"]
+__all__ = ["Store", "TraceRow", "WriteResult", "StoreCounts", "AnalysisRecord"]
 
 
 class TraceRow(msgspec.Struct, frozen=True, kw_only=True):
@@ -55,6 +55,18 @@ class StoreCounts(msgspec.Struct, frozen=True, kw_only=True):
     models: int
     tools: int
     documents: int
+
+
+class AnalysisRecord(msgspec.Struct, frozen=True, kw_only=True):
+    """One trace's analysis as stored: totals and (step, role, reason, cost) per step."""
+
+    trace_id: str
+    version: str
+    cost: Decimal
+    wasted: Decimal
+    unpriced_steps: int
+    bloat_tokens: int
+    steps: tuple[tuple[str, str, str | None, Decimal | None], ...]
 
 
 class Store(Protocol):
@@ -104,6 +116,10 @@ class Store(Protocol):
                        unpriced_steps: int, bloat_tokens: int,
                        steps: Sequence[tuple[str, str, str | None, Decimal | None]]) -> None:
         """Replace a trace's stored analysis (totals and per-step role, reason, cost)."""
+        ...
+
+    def write_analyses(self, records: Sequence[AnalysisRecord]) -> None:
+        """Replace the stored analyses of many traces in one transaction."""
         ...
 
     def waste_totals(self, *, workflow: str | None = None) -> dict[str, Any]:

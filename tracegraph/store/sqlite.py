@@ -23,7 +23,7 @@ import orjson
 from ..errors import InputError, NotFound, StoreError
 from ..model import Edge, EdgeType, Entity, EntityLabel, Outcome, Trace, entities, \
     merge_step, model_name, structure_problems, summarize
-from .base import StoreCounts, TraceRow, WriteResult
+from .base import AnalysisRecord, StoreCounts, TraceRow, WriteResult
 from .graphs import trace_graph
 from .migrations import MIGRATIONS, SCHEMA_VERSION
 
@@ -274,21 +274,37 @@ class SQLiteStore:
                        unpriced_steps: int, bloat_tokens: int,
                        steps: Sequence[tuple[str, str, str | None, Decimal | None]]) -> None:
         """Replace a trace's stored analysis: totals and (step, role, reason, cost) rows."""
+        self.write_analyses([AnalysisRecord(
+            trace_id=trace_id, version=version, cost=cost, wasted=wasted,
+            unpriced_steps=unpriced_steps, bloat_tokens=bloat_tokens, steps=tuple(steps))])
+
+    def write_analyses(self, records: Sequence[AnalysisRecord]) -> None:
+        """Replace the stored analyses of many traces in one transaction."""
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
             try:
-                row = self._db.execute("SELECT key, content_hash FROM traces WHERE id = ?",
-                                       (trace_id,)).fetchone()
-                if row is None:
-                    raise NotFound(f"no trace {trace_id!r} in {self.url}")
-                key, content_hash = row
-                self._db.execute("DELETE FROM step_analysis WHERE trace_key = ?", (key,))
-                self._db.execute("INSERT OR REPLACE INTO analyses VALUES (?,?,?,?,?,?,?)",
-                                 (key, version, content_hash, str(cost), str(wasted),
-                                  unpriced_steps, bloat_tokens))
-                self._db.executemany("INSERT INTO step_analysis VALUES (?,?,?,?,?)", [
-                    (key, step_id, role, reason, None if usd is None else str(usd))
-                    for step_id, role, reason, usd in steps])
+                keys: dict[str, tuple[int, str]] = {}
+                for chunk in _chunks([r.trace_id for r in records]):
+                    marks = ",".join("?" * len(chunk))
+                    keys.update({i: (k, h) for i, k, h in self._db.execute(
+                        f"SELECT id, key, content_hash FROM traces WHERE id IN ({marks})",
+                        chunk)})
+                totals: list[tuple[Any, ...]] = []
+                rows: list[tuple[Any, ...]] = []
+                for record in records:
+                    if record.trace_id not in keys:
+                        raise NotFound(f"no trace {record.trace_id!r} in {self.url}")
+                    key, content_hash = keys[record.trace_id]
+                    self._db.execute("DELETE FROM step_analysis WHERE trace_key = ?", (key,))
+                    totals.append((key, record.version, content_hash, str(record.cost),
+                                   str(record.wasted), record.unpriced_steps,
+                                   record.bloat_tokens))
+                    rows.extend((key, step_id, role, reason,
+                                 None if usd is None else str(usd))
+                                for step_id, role, reason, usd in record.steps)
+                self._db.executemany("INSERT OR REPLACE INTO analyses VALUES (?,?,?,?,?,?,?)",
+                                     totals)
+                self._db.executemany("INSERT INTO step_analysis VALUES (?,?,?,?,?)", rows)
                 self._db.execute("COMMIT")
             except BaseException:
                 self._db.execute("ROLLBACK")

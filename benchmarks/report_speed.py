@@ -1,0 +1,55 @@
+"""Analysis throughput over a corpus, and `report waste` time over the stored results.
+
+Generates ``--traces`` synthetic traces (~10.6 steps each; 100,000 gives about a
+million steps), imports them, analyzes every trace (storing the results), then
+times the waste report over the stored analyses (median of ``--repeat``).
+Issue 3's targets on this 2-core machine: analysis at 20,000 steps/s or better,
+the report over 1,000,000 steps in under 3 s.
+
+    python benchmarks/report_speed.py --traces 100000
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+from tracegraph.config import Config
+from tracegraph.services.analysis import analyze_stale, waste_report
+from tracegraph.services.importing import import_paths
+from tracegraph.services.synth import write_corpus
+from tracegraph.store import SQLiteStore
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--traces", type=int, default=100_000)
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="tracegraph-report-") as folder:
+        corpus = Path(folder) / "corpus.jsonl"
+        stats = write_corpus(corpus, traces=args.traces, seed=3)
+        store = SQLiteStore(Path(folder) / "bench.db")
+        import_paths(store, [corpus])
+        start = time.perf_counter()
+        analyzed = analyze_stale(store, config=Config())
+        analysis_s = time.perf_counter() - start
+        timings = []
+        for _ in range(args.repeat):
+            start = time.perf_counter()
+            report = waste_report(store, config=Config())
+            timings.append(time.perf_counter() - start)
+        store.close()
+    print(f"corpus: {stats.traces:,} traces, {stats.steps:,} steps")
+    print(f"analysis of {analyzed:,} traces: {analysis_s:.1f} s "
+          f"({stats.steps / analysis_s:,.0f} steps/s; target >= 20,000)")
+    print(f"report waste over {stats.steps:,} stored steps: median "
+          f"{statistics.median(timings):.2f} s over {args.repeat} runs (target < 3 s); "
+          f"wasted ${report['wasted_usd']} of ${report['total_usd']}")
+
+
+if __name__ == "__main__":
+    main()
