@@ -94,8 +94,11 @@ def _moment(step: Step) -> datetime | None:
     return datetime.fromtimestamp(step.start_ns / 1e9, tz=timezone.utc)
 
 
+# Price fields that do not apply to the usage a step records (one-hour cache
+# writes, searches) may be present without making the price non-linear for it.
 _LINEAR_FIELDS = frozenset({"input_mtok", "cache_read_mtok", "cache_write_mtok",
-                            "output_mtok", "web_searches_kcount", "storage_searches_kcount"})
+                            "output_mtok", "cache_write_1h_mtok", "web_searches_kcount",
+                            "storage_searches_kcount"})
 _MTOK = Decimal(1_000_000)
 
 
@@ -109,6 +112,8 @@ class _Rates(msgspec.Struct, frozen=True):
     output: Decimal | None = None
     linear: bool = False
     """Prices that do not depend on volume: computed here, exactly, without a call."""
+    tiers_from: int | None = None
+    """Where volume tiers start (tokens); below it the base prices above apply."""
 
 
 _rates_cache: dict[tuple[str | None, str, str], _Rates | None] = {}
@@ -132,12 +137,20 @@ def _rates(provider_id: str | None, model: str, moment: datetime | None) -> _Rat
         _rates_cache[key] = None
         return None
     prices = vars(probe.model_price)
-    values = {name: prices.get(f"{name}_mtok") for name in
-              ("input", "cache_read", "cache_write", "output")}
-    linear = set(prices) <= _LINEAR_FIELDS and all(
-        v is None or isinstance(v, Decimal) for v in values.values())
+    values: dict[str, Decimal | None] = {}
+    starts: list[int] = []
+    linear = set(prices) <= _LINEAR_FIELDS
+    for name in ("input", "cache_read", "cache_write", "output"):
+        value = prices.get(f"{name}_mtok")
+        if value is None or isinstance(value, Decimal):
+            values[name] = value
+        elif isinstance(getattr(value, "base", None), Decimal) and getattr(value, "tiers", None):
+            values[name] = value.base  # tiered: the base price, below the first tier
+            starts.extend(int(tier.start) for tier in value.tiers)
+        else:
+            values[name], linear = None, False
     rates = _Rates(label=f"{probe.provider.id}/{probe.model.id}", linear=linear,
-                   **{k: v if isinstance(v, Decimal) else None for k, v in values.items()})
+                   tiers_from=min(starts) if starts else None, **values)
     _rates_cache[key] = rates
     return rates
 
@@ -157,7 +170,9 @@ def _model_cost(step: Step) -> StepCost:
             return StepCost(step_id=step.id, usd=None, source=CostSource.UNPRICED,
                             detail=f"cached ({cached}) and cache-write ({written}) tokens "
                                    f"exceed input tokens ({step.input_tokens or 0})")
-        if rates.linear and rates.input is not None:
+        below_tiers = rates.tiers_from is None or (
+            (step.input_tokens or 0) + (step.output_tokens or 0) < rates.tiers_from)
+        if rates.linear and below_tiers and rates.input is not None:
             fresh = (step.input_tokens or 0) - cached - written
             usd = (fresh * rates.input
                    + cached * (rates.cache_read if rates.cache_read is not None
@@ -197,7 +212,8 @@ def _step_rates(step: Step) -> tuple[str | None, _Rates] | None:
 def input_token_rate(step: Step) -> Decimal | None:
     """USD per fresh input token of a model call (for pricing carried context), if flat."""
     found = _step_rates(step)
-    if found is None or not found[1].linear or found[1].input is None:
+    if found is None or not found[1].linear or found[1].input is None \
+            or found[1].tiers_from is not None:
         return None
     return found[1].input / _MTOK
 
