@@ -169,6 +169,12 @@ def test_report_waste_sums_the_stored_analyses_exactly(db: str) -> None:
     assert sum(Decimal(v) for v in report["by_reason"].values()) == Decimal(
         report["wasted_usd"])
     assert {"overridden", "failed_attempt", "redundant_call"} <= set(report["by_reason"])
+    assert report["by_tool"]["request_exception_document"] == "0.008"  # 2 failed x $0.004
+    assert report["by_model"]["openai/gpt-4o"] == report["by_reason"]["overridden"]
+    assert report["costliest"][0]["trace_id"] == "claim-2026-0002"
+    assert Decimal(report["retry_tax"]) == (Decimal(report["by_reason"]["failed_attempt"])
+                                            / Decimal(report["total_usd"])).quantize(
+        Decimal("0.000001"))
 
 
 def test_a_stored_analysis_goes_stale_when_late_spans_change_the_trace(tmp_path: Path) -> None:

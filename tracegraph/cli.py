@@ -408,6 +408,17 @@ def report_waste_command(
     for reason, amount in sorted(report["by_reason"].items(), key=lambda kv: -float(kv[1])):
         table.add_row(reason, f"{Decimal(amount):,.4f}")
     console.print(table)
+    for title, key in (("wasted by tool", "by_tool"), ("wasted by model", "by_model")):
+        if report[key]:
+            console.print(f"{title}: " + ", ".join(
+                f"{name} ${Decimal(amount):,.4f}" for name, amount in sorted(
+                    report[key].items(), key=lambda kv: -Decimal(kv[1]))[:6]))
+    if report["retry_tax"] is not None:
+        console.print(f"retry tax (spend on failed attempts): "
+                      f"{Decimal(report['retry_tax']) * 100:.2f}% of spend")
+    if report["costliest"]:
+        console.print("costliest traces: " + ", ".join(
+            f"{c['trace_id']} ${Decimal(c['cost_usd']):,.2f}" for c in report["costliest"][:5]))
     if report["unpriced_steps"]:
         console.print(f"[yellow]{report['unpriced_steps']} steps unpriced[/yellow] (not "
                       "counted; price tools and roles in tracegraph.toml)")

@@ -118,6 +118,17 @@ def waste_report(store: Store, *, config: Config,
     return {"workflow": workflow, "traces": totals["traces"],
             "total_usd": str(totals["total_usd"]), "wasted_usd": str(totals["wasted_usd"]),
             "by_reason": {k: str(v) for k, v in totals["by_reason"].items()},
+            "by_tool": {k: str(v) for k, v in totals["by_tool"].items()},
+            "by_model": {k: str(v) for k, v in totals["by_model"].items()},
+            "retry_tax": _share(totals["by_reason"].get("failed_attempt", Decimal(0)),
+                                totals["total_usd"]),
+            "costliest": [{"trace_id": t, "cost_usd": str(c), "wasted_usd": str(w)}
+                          for t, c, w in totals["costliest"]],
             "unpriced_steps": totals["unpriced_steps"],
             "context_bloat_tokens": totals["context_bloat_tokens"],
             "analyzer_version": ANALYZER_VERSION}
+
+
+def _share(part: Decimal, whole: Decimal) -> str | None:
+    """``part`` as a fraction of ``whole`` (6 places), or None when nothing was spent."""
+    return None if whole == 0 else str((part / whole).quantize(Decimal("0.000001")))

@@ -324,7 +324,21 @@ class SQLiteStore:
             f"JOIN traces t ON t.key = s.trace_key{where}"
             f"{' AND' if where else ' WHERE'} s.role = 'wasted' GROUP BY s.reason "
             "ORDER BY s.reason", params)}
+        def wasted_by(column: str) -> dict[str, Decimal]:
+            return {name: Decimal(amount) for name, amount in self._query(
+                f"SELECT st.{column}, decimal_sum(s.cost) FROM step_analysis s "
+                "JOIN steps st ON st.trace_key = s.trace_key AND st.id = s.step_id "
+                f"JOIN traces t ON t.key = s.trace_key{where}"
+                f"{' AND' if where else ' WHERE'} s.role = 'wasted' AND st.{column} "
+                f"IS NOT NULL GROUP BY st.{column}", params)}
+
+        costliest = [(trace_id, Decimal(cost), Decimal(wasted)) for trace_id, cost, wasted in
+                     self._query("SELECT t.id, a.cost, a.wasted FROM analyses a "
+                                 f"JOIN traces t ON t.key = a.trace_key{where} "
+                                 "ORDER BY CAST(a.cost AS REAL) DESC, t.id LIMIT 10", params)]
         return {"traces": totals[0], "total_usd": Decimal(totals[1] or 0),
+                "by_tool": wasted_by("tool_name"), "by_model": wasted_by("model"),
+                "costliest": costliest,
                 "wasted_usd": Decimal(totals[2] or 0), "unpriced_steps": totals[3] or 0,
                 "context_bloat_tokens": totals[4] or 0, "by_reason": by_reason}
 
