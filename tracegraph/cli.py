@@ -27,7 +27,7 @@ from .errors import TracegraphError
 from .formats import FORMATS
 from .model import Outcome
 from .config import load_config
-from .services.analysis import analyze_trace, store_analysis, waste_report
+from .services.analysis import analyze_and_store, waste_report
 from .services.browsing import trace_document, trace_listing
 from .services.importing import ImportReport, StrictImportError, import_paths
 from .services.synth import write_corpus
@@ -331,14 +331,7 @@ def analyze_command(
     store = _guard(lambda: open_store(db))
     try:
         ids = [row.trace_id for row in store.list_traces()] if all_traces else trace_ids
-        documents = []
-        for trace_id in ids:
-            try:
-                document = analyze_trace(store, trace_id, config=settings)
-                store_analysis(store, document)
-                documents.append(document)
-            except TracegraphError as exc:
-                _fail(str(exc))
+        documents = _guard(lambda: analyze_and_store(store, ids, config=settings))
     finally:
         store.close()
     if format == AnalyzeFormat.jsonl:

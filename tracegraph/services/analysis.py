@@ -11,7 +11,7 @@ listed, never counted as $0.
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
+from typing import Any, Sequence
 
 from ..analyze.cost import input_token_rate, trace_cost
 from ..analyze.flow import data_flow
@@ -20,7 +20,7 @@ from ..config import Config
 from ..model import summarize
 from ..store import AnalysisRecord, Store
 
-__all__ = ["ANALYZER_VERSION", "analyze_trace", "store_analysis", "analyze_stale",
+__all__ = ["ANALYZER_VERSION", "analyze_trace", "analyze_and_store", "analyze_stale",
            "waste_report"]
 
 ANALYZER_VERSION = "1"
@@ -91,9 +91,16 @@ def _record(document: dict[str, Any]) -> AnalysisRecord:
                     for s in document["steps"]))
 
 
-def store_analysis(store: Store, document: dict[str, Any]) -> None:
-    """Keep an analysis with its trace, so reports are aggregate queries."""
-    store.write_analyses([_record(document)])
+def analyze_and_store(store: Store, trace_ids: Sequence[str], *, config: Config,
+                      batch: int = 500) -> list[dict[str, Any]]:
+    """Analyze traces and keep the results with them, ``batch`` traces per transaction."""
+    documents: list[dict[str, Any]] = []
+    for start in range(0, len(trace_ids), batch):
+        chunk = [analyze_trace(store, trace_id, config=config)
+                 for trace_id in trace_ids[start:start + batch]]
+        store.write_analyses([_record(document) for document in chunk])
+        documents.extend(chunk)
+    return documents
 
 
 def analyze_stale(store: Store, *, config: Config, batch: int = 500) -> int:
@@ -104,9 +111,7 @@ def analyze_stale(store: Store, *, config: Config, batch: int = 500) -> int:
     Returns how many traces were analyzed.
     """
     stale = store.stale_analyses(ANALYZER_VERSION)
-    for start in range(0, len(stale), batch):
-        store.write_analyses([_record(analyze_trace(store, trace_id, config=config))
-                              for trace_id in stale[start:start + batch]])
+    analyze_and_store(store, stale, config=config, batch=batch)
     return len(stale)
 
 

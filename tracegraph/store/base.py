@@ -112,12 +112,6 @@ class Store(Protocol):
         """Ids of traces whose analysis by ``version`` is missing or out of date."""
         ...
 
-    def write_analysis(self, trace_id: str, *, version: str, cost: Decimal, wasted: Decimal,
-                       unpriced_steps: int, bloat_tokens: int,
-                       steps: Sequence[tuple[str, str, str | None, Decimal | None]]) -> None:
-        """Replace a trace's stored analysis (totals and per-step role, reason, cost)."""
-        ...
-
     def write_analyses(self, records: Sequence[AnalysisRecord]) -> None:
         """Replace the stored analyses of many traces in one transaction."""
         ...

@@ -270,14 +270,6 @@ class SQLiteStore:
             "WHERE a.trace_key IS NULL OR a.analyzer_version != ? "
             "OR a.content_hash != t.content_hash ORDER BY t.key", (version,))]
 
-    def write_analysis(self, trace_id: str, *, version: str, cost: Decimal, wasted: Decimal,
-                       unpriced_steps: int, bloat_tokens: int,
-                       steps: Sequence[tuple[str, str, str | None, Decimal | None]]) -> None:
-        """Replace a trace's stored analysis: totals and (step, role, reason, cost) rows."""
-        self.write_analyses([AnalysisRecord(
-            trace_id=trace_id, version=version, cost=cost, wasted=wasted,
-            unpriced_steps=unpriced_steps, bloat_tokens=bloat_tokens, steps=tuple(steps))])
-
     def write_analyses(self, records: Sequence[AnalysisRecord]) -> None:
         """Replace the stored analyses of many traces in one transaction."""
         with self._lock:
