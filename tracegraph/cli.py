@@ -9,6 +9,7 @@ stdout, so they can be piped.
 from __future__ import annotations
 
 import sys
+from datetime import datetime, timezone
 from decimal import Decimal
 from enum import Enum
 from pathlib import Path
@@ -46,6 +47,16 @@ errors = Console(stderr=True, width=None if sys.stderr.isatty() else 200)
 
 DbOption = typer.Option(None, "--db", help="SQLite file (default: $TRACEGRAPH_DB or "
                                           "./tracegraph.db).", show_default=False)
+ConfigOption = typer.Option(None, "--config", help="Prices of tools and hourly rates "
+                            "(default: $TRACEGRAPH_CONFIG or ./tracegraph.toml if any).")
+SinceOption = typer.Option(None, "--since", help="Only traces that started at or after "
+                           "this ISO 8601 time (a date is midnight UTC).")
+UntilOption = typer.Option(None, "--until", help="Only traces that started before this "
+                           "ISO 8601 time.")
+OutputOption = typer.Option(None, "--output", "-o", help="Write the report to this file "
+                            "instead of standard output.")
+
+
 
 
 class ListFormat(str, Enum):
@@ -317,8 +328,7 @@ def analyze_command(
     trace_ids: list[str] = typer.Argument(None, help="Traces to analyze (their source ids)."),
     all_traces: bool = typer.Option(False, "--all", help="Analyze every stored trace."),
     db: Optional[str] = DbOption,
-    config: Optional[Path] = typer.Option(None, "--config", help="Prices of tools and "
-                                          "hourly rates (default: ./tracegraph.toml if any)."),
+    config: Optional[Path] = ConfigOption,
     format: AnalyzeFormat = typer.Option(AnalyzeFormat.table, "--format", "-f"),
 ) -> None:
     """Mark every step essential, wasted (with its reason) or structural, priced, with evidence.
@@ -371,47 +381,136 @@ report_app = typer.Typer(help="Reports across traces.", no_args_is_help=True)
 app.add_typer(report_app, name="report")
 
 
+class ReportFormat(str, Enum):
+    table = "table"
+    md = "md"
+    json = "json"
+    html = "html"
+
+
+def _moment(value: str | None, option: str) -> datetime | None:
+    """An ISO 8601 option value; a naive time or a bare date is read as UTC."""
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        _fail(f"{option} {value!r} is not an ISO 8601 date or time (e.g. 2026-11-01 or "
+              "2026-11-01T09:30:00Z)")
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+def _emit(text: str, output: Path | None) -> None:
+    """Print ``text``, or write it to ``output`` and say where."""
+    if output is None:
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+        return
+    try:
+        output.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        _fail(f"cannot write {output}: {exc.strerror}")
+    errors.print(f"wrote {output}", highlight=False)
+
+
 @report_app.command("waste")
 def report_waste_command(
     db: Optional[str] = DbOption,
     workflow: Optional[str] = typer.Option(None, "--workflow", "-w", help="Only this workflow."),
-    config: Optional[Path] = typer.Option(None, "--config", help="Prices of tools and "
-                                          "hourly rates (default: ./tracegraph.toml if any)."),
-    format: ListFormat = typer.Option(ListFormat.table, "--format", "-f"),
+    since: Optional[str] = SinceOption,
+    until: Optional[str] = UntilOption,
+    config: Optional[Path] = ConfigOption,
+    format: ReportFormat = typer.Option(ReportFormat.table, "--format", "-f"),
+    output: Optional[Path] = OutputOption,
 ) -> None:
-    """Where the money went that did not move the outcome: wasted spend by reason.
+    """Where the money went that did not move the outcome: the wasted-cycle report.
 
-    Example: tracegraph report waste --workflow claims-triage --format json
+    Spend and waste by reason, workflow, tool, model and document; retry tax,
+    first-try success, context bloat, the cost distribution and its long tail.
+    ``--format html`` is one self-contained file with charts that opens offline.
+
+    Example: tracegraph report waste --workflow claims-triage --format html -o waste.html
     """
+    start, end = _moment(since, "--since"), _moment(until, "--until")
     settings = _guard(lambda: load_config(config))
     store = _guard(lambda: open_store(db))
     try:
-        report = _guard(lambda: waste_report(store, config=settings, workflow=workflow))
+        report = _guard(lambda: waste_report(store, config=settings, workflow=workflow,
+                                             since=start, until=end))
     finally:
         store.close()
-    if format == ListFormat.json:
-        _print_json(report)
-        return
-    table = Table(title=f"Waste over {report['traces']} traces"
-                        f"{' of ' + workflow if workflow else ''}: "
-                        f"${Decimal(report['wasted_usd']):,.4f} of "
-                        f"${Decimal(report['total_usd']):,.4f}", title_justify="left")
+    if format == ReportFormat.json:
+        if output is None:
+            _print_json(report)
+        else:
+            _emit(orjson.dumps(report, option=orjson.OPT_INDENT_2).decode(), output)
+    elif format == ReportFormat.md:
+        from .render.waste import waste_markdown
+        _emit(waste_markdown(report), output)
+    elif format == ReportFormat.html:
+        from .render.waste import waste_html
+        _emit(waste_html(report), output)
+    else:
+        _print_waste_table(report)
+
+
+def _usd(amount: str | Decimal | None, places: int = 4) -> str:
+    """Dollars for people; a tiny non-zero amount keeps 2 significant digits, never $0.0000."""
+    if amount is None:
+        return "unpriced"
+    value = Decimal(amount)
+    if value and abs(value) < Decimal(10) ** -places:
+        places = -value.adjusted() + 1
+    return f"${value:,.{places}f}"
+
+
+def _percent(share: str | None) -> str:
+    return "-" if share is None else f"{Decimal(share) * 100:.1f}%"
+
+
+def _print_waste_table(report: dict[str, Any]) -> None:
+    scope = " of " + report["workflow"] if report["workflow"] else ""
+    console.print(f"[bold]Waste over {report['traces']:,} traces{scope}[/bold] "
+                  f"({report['steps']:,} steps): {_usd(report['wasted_usd'])} of "
+                  f"{_usd(report['total_usd'])} ({_percent(report['wasted_share'])}) did not "
+                  "move the outcome", highlight=False)
+    console.print(f"success {_percent(report['success_rate'])}, first try "
+                  f"{_percent(report['first_try_success_rate'])}; retry tax "
+                  f"{_percent(report['retry_tax'])}; context bloat "
+                  f"{report['context_bloat_tokens']:,} tokens "
+                  f"({_usd(report['context_bloat_usd'])})", highlight=False)
+    table = Table(title="wasted by reason", title_justify="left")
     table.add_column("reason")
     table.add_column("USD", justify="right")
-    for reason, amount in sorted(report["by_reason"].items(), key=lambda kv: -float(kv[1])):
-        table.add_row(reason, f"{Decimal(amount):,.4f}")
+    table.add_column("share of waste", justify="right")
+    wasted = Decimal(report["wasted_usd"])
+    for reason, amount in report["by_reason"].items():
+        share = None if not wasted else str(Decimal(amount) / wasted)
+        table.add_row(reason, _usd(amount), _percent(share))
     console.print(table)
     for title, key in (("wasted by tool", "by_tool"), ("wasted by model", "by_model")):
         if report[key]:
             console.print(f"{title}: " + ", ".join(
-                f"{name} ${Decimal(amount):,.4f}" for name, amount in sorted(
-                    report[key].items(), key=lambda kv: -Decimal(kv[1]))[:6]))
-    if report["retry_tax"] is not None:
-        console.print(f"retry tax (spend on failed attempts): "
-                      f"{Decimal(report['retry_tax']) * 100:.2f}% of spend")
+                f"{name} {_usd(amount)}" for name, amount in list(report[key].items())[:6]),
+                highlight=False)
+    if report["retried_tools"]:
+        console.print("most-retried tools: " + ", ".join(
+            f"{r['tool']} x{r['failed_attempts']}" for r in report["retried_tools"][:6]),
+            highlight=False)
+    unused = [d for d in report["documents"] if d["used"] < d["retrieved"]]
+    if unused:
+        console.print("documents retrieved most, used least: " + ", ".join(
+            f"{d['document_id']} ({d['used']}/{d['retrieved']} used)" for d in unused[:6]),
+            highlight=False)
+    distribution = report["distribution"]
+    if report["traces"]:
+        console.print(f"cost per trace: p50 {_usd(distribution['p50'])}, p90 "
+                      f"{_usd(distribution['p90'])}, p99 {_usd(distribution['p99'])}, max "
+                      f"{_usd(distribution['max'])}; costliest 5% of traces = "
+                      f"{_percent(distribution['tail_share'])} of spend", highlight=False)
     if report["costliest"]:
         console.print("costliest traces: " + ", ".join(
-            f"{c['trace_id']} ${Decimal(c['cost_usd']):,.2f}" for c in report["costliest"][:5]))
+            f"{c['trace_id']} {_usd(c['cost_usd'], 2)}" for c in report["costliest"][:5]),
+            highlight=False)
     if report["unpriced_steps"]:
         console.print(f"[yellow]{report['unpriced_steps']} steps unpriced[/yellow] (not "
                       "counted; price tools and roles in tracegraph.toml)")

@@ -10,20 +10,22 @@ listed, never counted as $0.
 
 from __future__ import annotations
 
+import math
+from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any, Sequence
 
 from ..analyze.cost import input_token_rate, trace_cost
 from ..analyze.flow import data_flow
-from ..analyze.paths import Role, analyze_paths, context_bloat
+from ..analyze.paths import ContextBloat, Role, analyze_paths, context_bloat
 from ..config import Config
-from ..model import summarize
+from ..model import Step, summarize
 from ..store import AnalysisRecord, Store
 
 __all__ = ["ANALYZER_VERSION", "analyze_trace", "analyze_and_store", "analyze_stale",
-           "waste_report"]
+           "waste_report", "cost_distribution"]
 
-ANALYZER_VERSION = "1"
+ANALYZER_VERSION = "2"
 """Bumped whenever a rule changes, so stored results can be recomputed."""
 
 
@@ -62,6 +64,11 @@ def analyze_trace(store: Store, trace_id: str, *, config: Config) -> dict[str, A
         "wasted_usd": str(wasted),
         "unpriced_steps": [s["id"] for s in steps if s["cost_usd"] is None],
         "context_bloat_tokens": sum(b.tokens for b in bloat.values()),
+        "context_bloat_usd": str(sum((_bloat_usd(b, by_id[b.step_id])
+                                      for b in bloat.values()), Decimal(0))),
+        "human_minutes": str(sum((s.override.minutes for s in trace.steps
+                                  if s.override is not None and s.override.minutes),
+                                 Decimal(0))),
         "steps": steps,
         "documents": [{"id": d.document_id, "step_id": d.step_id, "used": d.used,
                        "tokens": d.tokens, "evidence": d.evidence} for d in paths.documents],
@@ -70,7 +77,7 @@ def analyze_trace(store: Store, trace_id: str, *, config: Config) -> dict[str, A
     }
 
 
-def _bloat(found: Any, step: Any) -> dict[str, Any] | None:
+def _bloat(found: ContextBloat | None, step: Step) -> dict[str, Any] | None:
     """A model call's carried-but-unused tokens, priced at its input rate when flat."""
     if found is None:
         return None
@@ -80,15 +87,26 @@ def _bloat(found: Any, step: Any) -> dict[str, Any] | None:
             "evidence": found.evidence}
 
 
+def _bloat_usd(found: ContextBloat, step: Step) -> Decimal:
+    """The dollars of ``found``; 0 where the model's input rate is not flat or known."""
+    rate = input_token_rate(step)
+    return Decimal(0) if rate is None else rate * found.tokens
+
+
 def _record(document: dict[str, Any]) -> AnalysisRecord:
     return AnalysisRecord(
         trace_id=document["trace_id"], version=ANALYZER_VERSION,
         cost=Decimal(document["cost_usd"]), wasted=Decimal(document["wasted_usd"]),
         unpriced_steps=len(document["unpriced_steps"]),
         bloat_tokens=document["context_bloat_tokens"],
+        bloat_usd=Decimal(document["context_bloat_usd"]),
+        human_minutes=Decimal(document["human_minutes"]),
+        failed_attempts=sum(s["reason"] == "failed_attempt" for s in document["steps"]),
         steps=tuple((s["id"], s["role"], s["reason"],
                      None if s["cost_usd"] is None else Decimal(s["cost_usd"]))
-                    for s in document["steps"]))
+                    for s in document["steps"]),
+        documents=tuple((d["step_id"], d["id"], d["used"], d["tokens"])
+                        for d in document["documents"]))
 
 
 def analyze_and_store(store: Store, trace_ids: Sequence[str], *, config: Config,
@@ -115,25 +133,116 @@ def analyze_stale(store: Store, *, config: Config, batch: int = 500) -> int:
     return len(stale)
 
 
-def waste_report(store: Store, *, config: Config,
-                 workflow: str | None = None) -> dict[str, Any]:
-    """Total and wasted spend, by reason, over every trace (analysed first if stale)."""
+def waste_report(store: Store, *, config: Config, workflow: str | None = None,
+                 since: datetime | None = None, until: datetime | None = None,
+                 top: int = 20) -> dict[str, Any]:
+    """The wasted-cycle report over every trace (re-analysed first where stale).
+
+    ``since``/``until`` bound the traces' start time.  Money is decimal
+    strings; shares are fractions as strings, ``None`` when nothing was spent.
+    """
     analyze_stale(store, config=config)
-    totals = store.waste_totals(workflow=workflow)
-    return {"workflow": workflow, "traces": totals["traces"],
-            "total_usd": str(totals["total_usd"]), "wasted_usd": str(totals["wasted_usd"]),
-            "by_reason": {k: str(v) for k, v in totals["by_reason"].items()},
-            "by_tool": {k: str(v) for k, v in totals["by_tool"].items()},
-            "by_model": {k: str(v) for k, v in totals["by_model"].items()},
-            "retry_tax": _share(totals["by_reason"].get("failed_attempt", Decimal(0)),
-                                totals["total_usd"]),
-            "costliest": [{"trace_id": t, "cost_usd": str(c), "wasted_usd": str(w)}
-                          for t, c, w in totals["costliest"]],
-            "unpriced_steps": totals["unpriced_steps"],
-            "context_bloat_tokens": totals["context_bloat_tokens"],
-            "analyzer_version": ANALYZER_VERSION}
+    totals = store.waste_totals(workflow=workflow, since_ns=_ns(since), until_ns=_ns(until))
+    total: Decimal = totals["total_usd"]
+    traces: int = totals["traces"]
+
+    def money(items: dict[str, Decimal]) -> dict[str, str]:
+        return {k: str(v) for k, v in sorted(items.items(), key=lambda kv: (-kv[1], kv[0]))}
+
+    return {
+        "workflow": workflow, "since": since.isoformat() if since else None,
+        "until": until.isoformat() if until else None,
+        "generated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "analyzer_version": ANALYZER_VERSION,
+        "traces": traces, "steps": totals["steps"],
+        "total_usd": str(total), "wasted_usd": str(totals["wasted_usd"]),
+        "wasted_share": _share(totals["wasted_usd"], total),
+        "unpriced_steps": totals["unpriced_steps"],
+        "by_reason": money(totals["by_reason"]),
+        "by_workflow": [{"workflow": name, "traces": count, "total_usd": str(cost),
+                         "wasted_usd": str(wasted)}
+                        for name, count, cost, wasted in totals["by_workflow"]],
+        "by_tool": dict(list(money(totals["by_tool"]).items())[:top]),
+        "by_model": dict(list(money(totals["by_model"]).items())[:top]),
+        "documents": [{"document_id": d, "retrieved": n, "used": used,
+                       "unused_tokens": tokens}
+                      for d, n, used, tokens in totals["documents"][:top]],
+        "retried_tools": [{"tool": tool, "failed_attempts": n, "usd": str(usd)}
+                          for tool, n, usd in totals["retried_tools"][:top]],
+        "retry_tax": _share(totals["by_reason"].get("failed_attempt", Decimal(0)), total),
+        "success_rate": _ratio(totals["successes"], traces),
+        "first_try_success_rate": _ratio(totals["first_try_successes"], traces),
+        "human_minutes": str(totals["human_minutes"]),
+        "context_bloat_tokens": totals["context_bloat_tokens"],
+        "context_bloat_usd": str(totals["context_bloat_usd"]),
+        "costliest": [{"trace_id": t, "workflow": w, "outcome": o, "cost_usd": str(c),
+                       "wasted_usd": str(x)} for t, w, o, c, x in totals["costliest"]],
+        "distribution": cost_distribution(totals["costs"]),
+    }
+
+
+def cost_distribution(costs: Sequence[Decimal], *, bins: int = 20,
+                      points: int = 101) -> dict[str, Any]:
+    """Percentiles, a histogram with the costliest 5% marked, and the Pareto curve.
+
+    ``costs`` are every trace's cost, sorted ascending.  Percentiles are the
+    nearest-rank values (an actual trace's cost, never an interpolation).
+    The Pareto curve gives, for the costliest x of traces, their share of
+    spend, at ``points`` evenly spaced x from 0 to 1.
+    """
+    if not costs:
+        return {"p50": "0", "p90": "0", "p99": "0", "max": "0", "tail_share": None,
+                "histogram": [], "pareto": []}
+    n = len(costs)
+    total = sum(costs, Decimal(0))
+    tail_count = max(1, math.ceil(n * 0.05))
+    tail_start = costs[n - tail_count]
+    low, high = costs[0], costs[-1]
+    width = (high - low) / bins if high > low else Decimal(1)
+    def bin_of(cost: Decimal) -> int:
+        return min(int((cost - low) / width), bins - 1)
+
+    counts = [0] * bins
+    for cost in costs:
+        counts[bin_of(cost)] += 1
+    histogram = [{"low": str(low + width * i), "high": str(low + width * (i + 1)),
+                  "traces": count, "tail": i >= bin_of(tail_start)}
+                 for i, count in enumerate(counts)] if high > low else [
+        {"low": str(low), "high": str(high), "traces": n, "tail": True}]
+    descending = costs[::-1]
+    cumulative = [Decimal(0)]
+    for cost in descending:
+        cumulative.append(cumulative[-1] + cost)
+    pareto = []
+    for i in range(points):
+        share = Decimal(i) / (points - 1)
+        k = min(n, math.ceil(share * n))
+        pareto.append([str(share.quantize(_SIX)), _share(cumulative[k], total) or "0"])
+    return {"p50": str(_rank(costs, 0.50)), "p90": str(_rank(costs, 0.90)),
+            "p99": str(_rank(costs, 0.99)), "max": str(high),
+            "tail_share": _share(sum(descending[:tail_count], Decimal(0)), total),
+            "histogram": histogram, "pareto": pareto}
+
+
+def _rank(ordered: Sequence[Decimal], q: float) -> Decimal:
+    return ordered[max(0, math.ceil(q * len(ordered)) - 1)]
+
+
+def _ratio(part: int, whole: int) -> str | None:
+    return None if whole == 0 else str((Decimal(part) / whole).quantize(_SIX))
+
+
+def _ns(moment: datetime | None) -> int | None:
+    if moment is None:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return int(moment.timestamp()) * 1_000_000_000 + moment.microsecond * 1000
 
 
 def _share(part: Decimal, whole: Decimal) -> str | None:
     """``part`` as a fraction of ``whole`` (6 places), or None when nothing was spent."""
-    return None if whole == 0 else str((part / whole).quantize(Decimal("0.000001")))
+    return None if whole == 0 else str((part / whole).quantize(_SIX))
+
+
+_SIX = Decimal("0.000001")

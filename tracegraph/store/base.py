@@ -67,6 +67,11 @@ class AnalysisRecord(msgspec.Struct, frozen=True, kw_only=True):
     unpriced_steps: int
     bloat_tokens: int
     steps: tuple[tuple[str, str, str | None, Decimal | None], ...]
+    bloat_usd: Decimal = Decimal(0)
+    human_minutes: Decimal = Decimal(0)
+    failed_attempts: int = 0
+    documents: tuple[tuple[str, str, bool, int | None], ...] = ()
+    """(retrieving step, document id, used, tokens) per retrieved document."""
 
 
 class Store(Protocol):
@@ -116,8 +121,17 @@ class Store(Protocol):
         """Replace the stored analyses of many traces in one transaction."""
         ...
 
-    def waste_totals(self, *, workflow: str | None = None) -> dict[str, Any]:
-        """Exact spend, waste and waste by reason over the analysed traces."""
+    def waste_totals(self, *, workflow: str | None = None, since_ns: int | None = None,
+                     until_ns: int | None = None) -> dict[str, Any]:
+        """Exact spend, waste and its breakdowns over the analysed traces.
+
+        Keys: traces, steps, total_usd, wasted_usd, unpriced_steps,
+        context_bloat_tokens/_usd, successes, first_try_successes,
+        human_minutes, by_reason/by_tool/by_model (name → Decimal),
+        by_workflow (name, traces, cost, wasted), retried_tools (tool, count,
+        usd), documents (id, retrieved, used, unused tokens), costliest (id,
+        workflow, outcome, cost, wasted) and costs (every trace's, sorted).
+        """
         ...
 
     def close(self) -> None:

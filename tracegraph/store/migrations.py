@@ -102,6 +102,25 @@ MIGRATIONS: tuple[str, ...] = (
     ) WITHOUT ROWID;
     CREATE INDEX step_analysis_reason ON step_analysis(reason);
     """,
+    # 3: what the waste report, explain and economics aggregate beyond totals:
+    # the dollars of carried-but-unused context, human minutes, failed attempts
+    # (first-try success is "succeeded with none"), and every retrieved
+    # document's use.  Rows written by analyzer version 1 lack them and are
+    # stale anyway (the analyzer version moved with this migration).
+    """
+    ALTER TABLE analyses ADD COLUMN bloat_usd TEXT NOT NULL DEFAULT '0';
+    ALTER TABLE analyses ADD COLUMN human_minutes TEXT NOT NULL DEFAULT '0';
+    ALTER TABLE analyses ADD COLUMN failed_attempts INTEGER NOT NULL DEFAULT 0;
+    CREATE TABLE document_use (
+        trace_key   INTEGER NOT NULL,
+        step_id     TEXT NOT NULL,
+        document_id TEXT NOT NULL,
+        used        INTEGER NOT NULL,
+        tokens      INTEGER,
+        PRIMARY KEY (trace_key, step_id, document_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX document_use_document ON document_use(document_id);
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -283,56 +283,107 @@ class SQLiteStore:
                         chunk)})
                 totals: list[tuple[Any, ...]] = []
                 rows: list[tuple[Any, ...]] = []
+                documents: list[tuple[Any, ...]] = []
                 for record in records:
                     if record.trace_id not in keys:
                         raise NotFound(f"no trace {record.trace_id!r} in {self.url}")
                     key, content_hash = keys[record.trace_id]
                     self._db.execute("DELETE FROM step_analysis WHERE trace_key = ?", (key,))
+                    self._db.execute("DELETE FROM document_use WHERE trace_key = ?", (key,))
                     totals.append((key, record.version, content_hash, str(record.cost),
                                    str(record.wasted), record.unpriced_steps,
-                                   record.bloat_tokens))
+                                   record.bloat_tokens, str(record.bloat_usd),
+                                   str(record.human_minutes), record.failed_attempts))
                     rows.extend((key, step_id, role, reason,
                                  None if usd is None else str(usd))
                                 for step_id, role, reason, usd in record.steps)
-                self._db.executemany("INSERT OR REPLACE INTO analyses VALUES (?,?,?,?,?,?,?)",
-                                     totals)
+                    documents.extend((key, step_id, document_id, int(used), tokens)
+                                     for step_id, document_id, used, tokens in record.documents)
+                self._db.executemany(
+                    "INSERT OR REPLACE INTO analyses VALUES (?,?,?,?,?,?,?,?,?,?)", totals)
                 self._db.executemany("INSERT INTO step_analysis VALUES (?,?,?,?,?)", rows)
+                # A source may list one document twice in a step: used if either was.
+                self._db.executemany(
+                    "INSERT INTO document_use VALUES (?,?,?,?,?) ON CONFLICT DO UPDATE SET "
+                    "used = max(used, excluded.used), tokens = coalesce(tokens, "
+                    "excluded.tokens)", documents)
                 self._db.execute("COMMIT")
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
 
-    def waste_totals(self, *, workflow: str | None = None) -> dict[str, Any]:
-        """Spend, waste and waste by reason over the analysed traces, exactly."""
-        where, params = "", []
-        if workflow is not None:
-            where, params = " WHERE t.workflow = ?", [workflow]
-        totals = self._query(
+    def waste_totals(self, *, workflow: str | None = None, since_ns: int | None = None,
+                     until_ns: int | None = None) -> dict[str, Any]:
+        """Spend, waste and its breakdowns over the analysed traces, exactly.
+
+        ``since_ns``/``until_ns`` bound the trace's start (inclusive, exclusive).
+        """
+        conditions, params = [], []
+        for clause, value in (("t.workflow = ?", workflow), ("t.start_ns >= ?", since_ns),
+                              ("t.start_ns < ?", until_ns)):
+            if value is not None:
+                conditions.append(clause)
+                params.append(value)
+        where = " WHERE " + " AND ".join(conditions) if conditions else ""
+        also = " AND ".join(conditions + [""])  # "cond AND cond AND " or ""
+
+        def rows(sql: str) -> list[tuple[Any, ...]]:
+            return list(self._query(sql, params))
+
+        totals = rows(
             "SELECT count(*), decimal_sum(a.cost), decimal_sum(a.wasted), "
-            "sum(a.unpriced_steps), sum(a.bloat_tokens) FROM analyses a "
-            f"JOIN traces t ON t.key = a.trace_key{where}", params).fetchone()
-        by_reason = {reason: Decimal(amount) for reason, amount in self._query(
-            "SELECT s.reason, decimal_sum(s.cost) FROM step_analysis s "
-            f"JOIN traces t ON t.key = s.trace_key{where}"
-            f"{' AND' if where else ' WHERE'} s.role = 'wasted' GROUP BY s.reason "
-            "ORDER BY s.reason", params)}
+            "sum(a.unpriced_steps), sum(a.bloat_tokens), decimal_sum(a.bloat_usd), "
+            "sum(t.step_count), sum(t.outcome = 'success'), "
+            "sum(t.outcome = 'success' AND a.failed_attempts = 0), "
+            "decimal_sum(a.human_minutes) FROM analyses a "
+            f"JOIN traces t ON t.key = a.trace_key{where}")[0]
+        wasted_steps = ("FROM step_analysis s JOIN traces t ON t.key = s.trace_key "
+                        f"WHERE {also}s.role = 'wasted'")
+        by_reason = {reason: Decimal(amount) for reason, amount in rows(
+            f"SELECT s.reason, decimal_sum(s.cost) {wasted_steps} GROUP BY s.reason "
+            "ORDER BY s.reason")}
+
         def wasted_by(column: str) -> dict[str, Decimal]:
-            return {name: Decimal(amount) for name, amount in self._query(
+            return {name: Decimal(amount) for name, amount in rows(
                 f"SELECT st.{column}, decimal_sum(s.cost) FROM step_analysis s "
                 "JOIN steps st ON st.trace_key = s.trace_key AND st.id = s.step_id "
-                f"JOIN traces t ON t.key = s.trace_key{where}"
-                f"{' AND' if where else ' WHERE'} s.role = 'wasted' AND st.{column} "
-                f"IS NOT NULL GROUP BY st.{column}", params)}
+                f"JOIN traces t ON t.key = s.trace_key WHERE {also}s.role = 'wasted' "
+                f"AND st.{column} IS NOT NULL GROUP BY st.{column}")}
 
-        costliest = [(trace_id, Decimal(cost), Decimal(wasted)) for trace_id, cost, wasted in
-                     self._query("SELECT t.id, a.cost, a.wasted FROM analyses a "
-                                 f"JOIN traces t ON t.key = a.trace_key{where} "
-                                 "ORDER BY CAST(a.cost AS REAL) DESC, t.id LIMIT 10", params)]
-        return {"traces": totals[0], "total_usd": Decimal(totals[1] or 0),
-                "by_tool": wasted_by("tool_name"), "by_model": wasted_by("model"),
-                "costliest": costliest,
-                "wasted_usd": Decimal(totals[2] or 0), "unpriced_steps": totals[3] or 0,
-                "context_bloat_tokens": totals[4] or 0, "by_reason": by_reason}
+        retried_tools = [(tool, count, Decimal(amount)) for tool, count, amount in rows(
+            "SELECT st.tool_name, count(*), decimal_sum(s.cost) FROM step_analysis s "
+            "JOIN steps st ON st.trace_key = s.trace_key AND st.id = s.step_id "
+            f"JOIN traces t ON t.key = s.trace_key WHERE {also}"
+            "s.reason = 'failed_attempt' AND st.tool_name IS NOT NULL "
+            "GROUP BY st.tool_name ORDER BY count(*) DESC, st.tool_name LIMIT 20")]
+        by_workflow = [(name, count, Decimal(cost), Decimal(wasted))
+                       for name, count, cost, wasted in rows(
+            "SELECT t.workflow, count(*), decimal_sum(a.cost), decimal_sum(a.wasted) "
+            f"FROM analyses a JOIN traces t ON t.key = a.trace_key{where} "
+            "GROUP BY t.workflow ORDER BY t.workflow")]
+        documents = rows(
+            "SELECT d.document_id, count(*), sum(d.used), "
+            "sum(CASE WHEN d.used THEN 0 ELSE coalesce(d.tokens, 0) END) "
+            f"FROM document_use d JOIN traces t ON t.key = d.trace_key{where} "
+            "GROUP BY d.document_id "
+            "ORDER BY count(*) - sum(d.used) DESC, count(*) DESC, d.document_id LIMIT 20")
+        costliest = [(trace_id, name, outcome, Decimal(cost), Decimal(wasted))
+                     for trace_id, name, outcome, cost, wasted in rows(
+            "SELECT t.id, t.workflow, t.outcome, a.cost, a.wasted FROM analyses a "
+            f"JOIN traces t ON t.key = a.trace_key{where} "
+            "ORDER BY CAST(a.cost AS REAL) DESC, t.id LIMIT 10")]
+        costs = sorted(Decimal(cost) for (cost,) in rows(
+            f"SELECT a.cost FROM analyses a JOIN traces t ON t.key = a.trace_key{where}"))
+        return {"traces": totals[0], "steps": totals[6] or 0,
+                "total_usd": Decimal(totals[1] or 0), "wasted_usd": Decimal(totals[2] or 0),
+                "unpriced_steps": totals[3] or 0, "context_bloat_tokens": totals[4] or 0,
+                "context_bloat_usd": Decimal(totals[5] or 0),
+                "successes": totals[7] or 0, "first_try_successes": totals[8] or 0,
+                "human_minutes": Decimal(totals[9] or 0),
+                "by_reason": by_reason, "by_tool": wasted_by("tool_name"),
+                "by_model": wasted_by("model"), "by_workflow": by_workflow,
+                "retried_tools": retried_tools, "documents": documents,
+                "costliest": costliest, "costs": costs}
 
     def integrity_problems(self) -> list[str]:
         """SQLite's own check plus ours: every trace's step count matches its steps."""
