@@ -143,7 +143,7 @@ def test_cli_writes_markdown_and_html_reports(store: SQLiteStore, tmp_path: Path
     assert result.exit_code == 0, result.output
     assert html.read_text().lstrip().lower().startswith("<!doctype html")
     result = runner.invoke(app, ["report", "waste", "--db", db, "-f", "md"])
-    assert result.exit_code == 0 and "failed_attempt" in result.stdout
+    assert result.exit_code == 0 and "# Wasted spend" in result.stdout
     result = runner.invoke(app, ["report", "waste", "--db", db, "-f", "json",
                                  "--since", "2026-11-02", "--until", "2026-11-03T00:00:00Z"])
     assert orjson.loads(result.stdout)["traces"] == 1

@@ -134,5 +134,10 @@ class Store(Protocol):
         """
         ...
 
+    def cost_breakdown(self, *, workflow: str | None) -> dict[str, dict[str, tuple[Decimal, int]]]:
+        """Per analysed trace of ``workflow``: (spend, steps) by category (retries,
+        human, model, tools, other)."""
+        ...
+
     def close(self) -> None:
         ...

@@ -385,6 +385,27 @@ class SQLiteStore:
                 "retried_tools": retried_tools, "documents": documents,
                 "costliest": costliest, "costs": costs}
 
+    def cost_breakdown(self, *, workflow: str | None) -> dict[str, dict[str, tuple[Decimal, int]]]:
+        """Per analysed trace of ``workflow``: (spend, steps) by spending category.
+
+        Categories: ``retries`` (failed attempts), ``human`` (overrides),
+        ``model`` (steps that ran on a model), ``tools`` (tool calls and
+        retrievals on a tool), ``other``.  Unpriced steps count as steps, not
+        dollars.  ``workflow=None`` means traces without a workflow.
+        """
+        found: dict[str, dict[str, tuple[Decimal, int]]] = {}
+        for trace_id, category, amount, count in self._query(
+                "SELECT t.id, CASE WHEN s.reason = 'failed_attempt' THEN 'retries' "
+                "WHEN st.kind = 'human_override' THEN 'human' "
+                "WHEN st.model IS NOT NULL THEN 'model' "
+                "WHEN st.tool_name IS NOT NULL THEN 'tools' ELSE 'other' END AS category, "
+                "decimal_sum(s.cost), count(*) FROM step_analysis s "
+                "JOIN steps st ON st.trace_key = s.trace_key AND st.id = s.step_id "
+                "JOIN traces t ON t.key = s.trace_key WHERE t.workflow IS ? "
+                "GROUP BY t.key, category", (workflow,)):
+            found.setdefault(trace_id, {})[category] = (Decimal(amount or 0), count)
+        return found
+
     def integrity_problems(self) -> list[str]:
         """SQLite's own check plus ours: every trace's step count matches its steps."""
         problems = [r[0] for r in self._db.execute("PRAGMA integrity_check") if r[0] != "ok"]
