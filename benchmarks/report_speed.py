@@ -2,7 +2,8 @@
 
 Generates ``--traces`` synthetic traces (~10.6 steps each; 100,000 gives about a
 million steps), imports them, analyzes every trace (storing the results), then
-times the waste report over the stored analyses (median of ``--repeat``).
+times the waste report over the stored analyses and ``explain`` of the
+costliest trace against its workflow (medians of ``--repeat``).
 Issue 3's targets on this 2-core machine: analysis at 20,000 steps/s or better,
 the report over 1,000,000 steps in under 3 s.
 
@@ -19,6 +20,7 @@ from pathlib import Path
 
 from tracegraph.config import Config
 from tracegraph.services.analysis import analyze_stale, waste_report
+from tracegraph.services.explain import explain_trace
 from tracegraph.services.importing import import_paths
 from tracegraph.services.synth import write_corpus
 from tracegraph.store import SQLiteStore
@@ -42,6 +44,12 @@ def main() -> None:
             start = time.perf_counter()
             report = waste_report(store, config=Config())
             timings.append(time.perf_counter() - start)
+        costliest = report["costliest"][0]["trace_id"]
+        explain_timings = []
+        for _ in range(args.repeat):
+            start = time.perf_counter()
+            explained = explain_trace(store, costliest, config=Config())
+            explain_timings.append(time.perf_counter() - start)
         store.close()
     print(f"corpus: {stats.traces:,} traces, {stats.steps:,} steps")
     print(f"analysis of {analyzed:,} traces: {analysis_s:.1f} s "
@@ -49,6 +57,8 @@ def main() -> None:
     print(f"report waste over {stats.steps:,} stored steps: median "
           f"{statistics.median(timings):.2f} s over {args.repeat} runs (target < 3 s); "
           f"wasted ${report['wasted_usd']} of ${report['total_usd']}")
+    print(f"explain {costliest} against {explained['cohort']['traces']:,} traces of its "
+          f"workflow: median {statistics.median(explain_timings):.2f} s")
 
 
 if __name__ == "__main__":

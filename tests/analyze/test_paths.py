@@ -86,3 +86,28 @@ def test_context_bloat_counts_the_unused_documents_a_model_call_carried() -> Non
         bloat = context_bloat(trace, edges, analysis.documents)
         assert {b.step_id: b.tokens for b in bloat} == expected
         assert "FAQ-12 (410)" in bloat[0].evidence
+
+
+def test_context_bloat_counts_tool_results_carried_after_their_last_use() -> None:
+    from tracegraph.analyze.paths import context_bloat
+    from tracegraph.model import Step, StepKind
+    result = {"account": "AC-99120", "balance": 48213.55}
+    history = [{"role": "user", "content": "What is the balance of AC-99120?"},
+               {"role": "tool", "tool_call_id": "call_1", "content": result}]
+    steps = (
+        Step(id="t1", kind=StepKind.LLM, model="gpt-4o-mini", start_ns=1,
+             output={"tool_calls": [{"id": "call_1", "name": "balance"}]}),
+        Step(id="b", kind=StepKind.TOOL_CALL, tool_name="balance", tool_call_id="call_1",
+             arguments={"account": "AC-99120"}, result=result, start_ns=2),
+        Step(id="t2", kind=StepKind.LLM, model="gpt-4o-mini", start_ns=3, input=history,
+             input_tokens=400, output="The balance is 48213.55."),
+        Step(id="t3", kind=StepKind.LLM, model="gpt-4o-mini", start_ns=4,
+             input=history + [{"role": "user", "content": "Thanks, open a ticket."}],
+             input_tokens=420, output="Ticket opened."),
+    )
+    trace = Trace(id="stale", source_format="native", steps=steps)
+    edges = list(data_flow(trace))
+    bloat = {b.step_id: b for b in context_bloat(trace, edges, ())}
+    assert "t2" not in bloat  # t2 used the balance it read
+    assert 0 < bloat["t3"].tokens < 420
+    assert "tool results b carried, used neither here nor later" in bloat["t3"].evidence

@@ -228,31 +228,58 @@ class ContextBloat(msgspec.Struct, frozen=True, kw_only=True):
 
 def context_bloat(trace: Trace, edges: Iterable[Edge],
                   documents: Iterable[DocumentUse]) -> list[ContextBloat]:
-    """Per model call, the tokens of unused retrieved documents it read.
+    """Per model call, the input tokens it carried that nothing from it on used.
 
-    A call reads a retrieval when the retrieval's result reached its input
-    (a ``READ`` edge: declared, or its documents in the prompt).  Documents
-    whose tokens the source did not give cannot be counted and are left out,
-    so this is a lower bound.
+    Two sources, both lower bounds:
+
+    - oversupplied retrieval: the tokens of unused retrieved documents the call
+      read (a ``READ`` edge: declared, or its documents in the prompt); those
+      without a token count in the source are left out;
+    - stale history: tool results in the call's prompt (matched by tool-call
+      id) that neither this call nor any later step used.  Their tokens are
+      the call's input tokens apportioned by the result's share of the
+      prompt's characters, an estimate the evidence says is one.
     """
+    ordered = time_order(trace.steps)
+    position = {s.id: i for i, s in enumerate(ordered)}
+    by_id = {s.id: s for s in ordered}
     reads: dict[str, set[str]] = {}
+    last_use: dict[str, int] = {}
     for edge in edges:
         if edge.type == EdgeType.READ:
             reads.setdefault(edge.source, set()).add(edge.target)
+        elif edge.type == EdgeType.USES:
+            last_use[edge.target] = max(last_use.get(edge.target, -1), position[edge.source])
     unused: dict[str, list[DocumentUse]] = {}
     for use in documents:
         if not use.used and use.tokens:
             unused.setdefault(use.step_id, []).append(use)
     bloat: list[ContextBloat] = []
-    for step in time_order(trace.steps):
+    for step in ordered:
         if step.kind != StepKind.LLM:
             continue
-        carried = [u for producer in sorted(reads.get(step.id, ()))
-                   for u in unused.get(producer, ())]
+        producers = sorted(reads.get(step.id, ()))
+        carried = [u for producer in producers for u in unused.get(producer, ())]
+        tokens = sum(u.tokens or 0 for u in carried)
+        evidence = []
         if carried:
-            tokens = sum(u.tokens or 0 for u in carried)
             names = ", ".join(f"{u.document_id} ({u.tokens})" for u in carried[:4])
             more = f" and {len(carried) - 4} more" if len(carried) > 4 else ""
+            evidence.append(f"carried unused documents {names}{more}")
+        stale = [p for p in producers if by_id[p].result is not None
+                 and not by_id[p].documents and last_use.get(p, -1) < position[step.id]]
+        prompt = len(text_of(step.input)) if step.input is not None else 0
+        if stale and step.input_tokens and prompt:
+            share = [(p, len(text_of(by_id[p].result))) for p in stale]
+            estimate = min(step.input_tokens,
+                           step.input_tokens * sum(n for _, n in share) // prompt)
+            if estimate:
+                tokens += estimate
+                evidence.append(f"~{estimate} tokens (by share of the prompt) of tool results "
+                                f"{', '.join(p for p, _ in share[:4])}"
+                                f"{' and more' if len(share) > 4 else ''} carried, "
+                                "used neither here nor later")
+        if tokens:
             bloat.append(ContextBloat(step_id=step.id, tokens=tokens,
-                                      evidence=f"carried unused documents {names}{more}"))
+                                      evidence="; ".join(evidence)))
     return bloat
