@@ -1,0 +1,94 @@
+"""Tables built once and written twice: as GitHub-flavoured Markdown and as HTML.
+
+A report describes each table as a :class:`Table` of already formatted
+:class:`Cell` values; the Markdown writer here and the HTML macro in
+``templates/macros.html`` both draw from it, so the two formats cannot drift
+apart in what they show.
+
+Cells that hold names from the data (tools, models, trace ids) are marked
+``code``: Markdown puts them in code spans, where no ``*``, ``_`` or ``<tag>``
+in a name is interpreted, and HTML in ``<code>``, escaped by the template.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+__all__ = ["Cell", "Column", "Table", "code_span", "markdown_table"]
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One formatted value; ``exact`` is the unrounded figure, shown on hover in HTML."""
+
+    text: str
+    exact: str | None = None
+    code: bool = False
+
+
+@dataclass(frozen=True)
+class Column:
+    """A heading, and whether the column holds numbers (right-aligned, tabular digits)."""
+
+    name: str
+    numeric: bool = False
+
+
+@dataclass(frozen=True)
+class Table:
+    """A titled table with a sentence saying why it matters and what to say when empty."""
+
+    key: str
+    title: str
+    columns: tuple[Column, ...]
+    rows: tuple[tuple[Cell, ...], ...]
+    note: str = ""
+    empty: str = "None."
+    footnote: str = ""
+
+
+_BACKTICKS = re.compile("`+")
+_LINE_BREAKS = re.compile(r"[\r\n\t\f\v]+")
+
+
+def code_span(text: str, *, in_table: bool = False) -> str:
+    """``text`` as a Markdown code span, literal whatever it holds.
+
+    The fence is one backtick longer than any run inside, as CommonMark
+    requires; inside a table a ``|`` must still be escaped or it splits the
+    cell (GFM strips the backslash again).
+    """
+    text = _LINE_BREAKS.sub(" ", text)
+    if not text.strip():
+        return "(blank)"
+    longest = max((len(run) for run in _BACKTICKS.findall(text)), default=0)
+    fence = "`" * (longest + 1)
+    padded = f" {text} " if text.startswith("`") or text.endswith("`") else text
+    if in_table:
+        padded = padded.replace("|", "\\|")
+    return f"{fence}{padded}{fence}"
+
+
+def _markdown_cell(cell: Cell) -> str:
+    if cell.code:
+        return code_span(cell.text, in_table=True)
+    return _LINE_BREAKS.sub(" ", cell.text).replace("|", "\\|")
+
+
+def markdown_table(table: Table) -> str:
+    """The table as GFM, under a ``##`` heading; the ``empty`` sentence when it has no rows."""
+    lines = [f"## {table.title}", ""]
+    if table.note:
+        lines += [table.note, ""]
+    if not table.rows:
+        lines.append(f"_{table.empty}_")
+        return "\n".join(lines)
+    lines.append("| " + " | ".join(column.name for column in table.columns) + " |")
+    lines.append("|" + "|".join("---:" if column.numeric else "---"
+                                for column in table.columns) + "|")
+    lines.extend("| " + " | ".join(_markdown_cell(cell) for cell in row) + " |"
+                 for row in table.rows)
+    if table.footnote:
+        lines += ["", table.footnote]
+    return "\n".join(lines)
