@@ -268,7 +268,7 @@ def context_bloat(trace: Trace, edges: Iterable[Edge],
             evidence.append(f"carried unused documents {names}{more}")
         stale = [p for p in producers if by_id[p].result is not None
                  and not by_id[p].documents and last_use.get(p, -1) < position[step.id]]
-        prompt = len(text_of(step.input)) if step.input is not None else 0
+        prompt = len(text_of(step.input)) if stale and step.input is not None else 0
         if stale and step.input_tokens and prompt:
             share = [(p, len(text_of(by_id[p].result))) for p in stale]
             estimate = min(step.input_tokens,

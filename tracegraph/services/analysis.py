@@ -146,8 +146,9 @@ def waste_report(store: Store, *, config: Config, workflow: str | None = None,
     total: Decimal = totals["total_usd"]
     traces: int = totals["traces"]
 
-    def money(items: dict[str, Decimal]) -> dict[str, str]:
-        return {k: str(v) for k, v in sorted(items.items(), key=lambda kv: (-kv[1], kv[0]))}
+    def money(items: dict[str, Decimal], *, keep_zero: bool = False) -> dict[str, str]:
+        return {k: str(v) for k, v in sorted(items.items(), key=lambda kv: (-kv[1], kv[0]))
+                if v or keep_zero}
 
     return {
         "workflow": workflow, "since": since.isoformat() if since else None,
@@ -158,7 +159,8 @@ def waste_report(store: Store, *, config: Config, workflow: str | None = None,
         "total_usd": str(total), "wasted_usd": str(totals["wasted_usd"]),
         "wasted_share": _share(totals["wasted_usd"], total),
         "unpriced_steps": totals["unpriced_steps"],
-        "by_reason": money(totals["by_reason"]),
+        "by_reason": money(totals["by_reason"], keep_zero=True),
+        "wasted_steps": dict(sorted(totals["wasted_steps"].items())),
         "by_workflow": [{"workflow": name, "traces": count, "total_usd": str(cost),
                          "wasted_usd": str(wasted)}
                         for name, count, cost, wasted in totals["by_workflow"]],

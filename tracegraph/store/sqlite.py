@@ -317,6 +317,9 @@ class SQLiteStore:
         """Spend, waste and its breakdowns over the analysed traces, exactly.
 
         ``since_ns``/``until_ns`` bound the trace's start (inclusive, exclusive).
+        Per-trace figures are read in one pass and summed here; wasted steps
+        and documents are read through covering indexes, joined to the traces
+        only when a filter needs it.
         """
         conditions, params = [], []
         for clause, value in (("t.workflow = ?", workflow), ("t.start_ns >= ?", since_ns),
@@ -325,65 +328,91 @@ class SQLiteStore:
                 conditions.append(clause)
                 params.append(value)
         where = " WHERE " + " AND ".join(conditions) if conditions else ""
-        also = " AND ".join(conditions + [""])  # "cond AND cond AND " or ""
 
-        def rows(sql: str) -> list[tuple[Any, ...]]:
-            return list(self._query(sql, params))
+        def scoped(alias: str) -> str:
+            """Join ``alias``'s trace when filtered; ``AND``-able conditions follow."""
+            if not conditions:
+                return " WHERE "
+            return (f" JOIN traces t ON t.key = {alias}.trace_key WHERE "
+                    + " AND ".join(conditions) + " AND ")
 
-        totals = rows(
-            "SELECT count(*), decimal_sum(a.cost), decimal_sum(a.wasted), "
-            "sum(a.unpriced_steps), sum(a.bloat_tokens), decimal_sum(a.bloat_usd), "
-            "sum(t.step_count), sum(t.outcome = 'success'), "
-            "sum(t.outcome = 'success' AND a.failed_attempts = 0), "
-            "decimal_sum(a.human_minutes) FROM analyses a "
-            f"JOIN traces t ON t.key = a.trace_key{where}")[0]
-        wasted_steps = ("FROM step_analysis s JOIN traces t ON t.key = s.trace_key "
-                        f"WHERE {also}s.role = 'wasted'")
-        by_reason = {reason: Decimal(amount) for reason, amount in rows(
-            f"SELECT s.reason, decimal_sum(s.cost) {wasted_steps} GROUP BY s.reason "
-            "ORDER BY s.reason")}
+        zero = Decimal(0)
+        sums = dict.fromkeys(("cost", "wasted", "bloat_usd", "human_minutes"), zero)
+        counts = dict.fromkeys(("traces", "steps", "unpriced", "bloat_tokens", "successes",
+                                "first_try"), 0)
+        workflows: dict[str | None, list[Any]] = {}
+        per_trace: list[tuple[Decimal, str, str | None, str, Decimal]] = []
+        for (trace_id, name, outcome, steps, cost, wasted, unpriced, bloat_tokens, bloat_usd,
+             minutes, failed) in self._query(
+                "SELECT t.id, t.workflow, t.outcome, t.step_count, a.cost, a.wasted, "
+                "a.unpriced_steps, a.bloat_tokens, a.bloat_usd, a.human_minutes, "
+                f"a.failed_attempts FROM analyses a JOIN traces t ON t.key = a.trace_key{where}",
+                params):
+            cost, wasted = Decimal(cost), Decimal(wasted)
+            sums["cost"] += cost
+            sums["wasted"] += wasted
+            if bloat_usd != "0":
+                sums["bloat_usd"] += Decimal(bloat_usd)
+            if minutes != "0":
+                sums["human_minutes"] += Decimal(minutes)
+            counts["traces"] += 1
+            counts["steps"] += steps
+            counts["unpriced"] += unpriced
+            counts["bloat_tokens"] += bloat_tokens
+            counts["successes"] += outcome == "success"
+            counts["first_try"] += outcome == "success" and not failed
+            row = workflows.setdefault(name, [0, zero, zero])
+            row[0] += 1
+            row[1] += cost
+            row[2] += wasted
+            per_trace.append((cost, trace_id, name, outcome, wasted))
 
-        def wasted_by(column: str) -> dict[str, Decimal]:
-            return {name: Decimal(amount) for name, amount in rows(
-                f"SELECT st.{column}, decimal_sum(s.cost) FROM step_analysis s "
-                "JOIN steps st ON st.trace_key = s.trace_key AND st.id = s.step_id "
-                f"JOIN traces t ON t.key = s.trace_key WHERE {also}s.role = 'wasted' "
-                f"AND st.{column} IS NOT NULL GROUP BY st.{column}")}
-
-        retried_tools = [(tool, count, Decimal(amount)) for tool, count, amount in rows(
-            "SELECT st.tool_name, count(*), decimal_sum(s.cost) FROM step_analysis s "
-            "JOIN steps st ON st.trace_key = s.trace_key AND st.id = s.step_id "
-            f"JOIN traces t ON t.key = s.trace_key WHERE {also}"
-            "s.reason = 'failed_attempt' AND st.tool_name IS NOT NULL "
-            "GROUP BY st.tool_name ORDER BY count(*) DESC, st.tool_name LIMIT 20")]
-        by_workflow = [(name, count, Decimal(cost), Decimal(wasted))
-                       for name, count, cost, wasted in rows(
-            "SELECT t.workflow, count(*), decimal_sum(a.cost), decimal_sum(a.wasted) "
-            f"FROM analyses a JOIN traces t ON t.key = a.trace_key{where} "
-            "GROUP BY t.workflow ORDER BY t.workflow")]
-        documents = rows(
+        by_reason: dict[str, Decimal] = {}
+        by_tool: dict[str, Decimal] = {}
+        by_model: dict[str, Decimal] = {}
+        wasted_steps: dict[str, int] = {}
+        retried: dict[str, list[Any]] = {}
+        for tool, model, reason, count, amount in self._query(
+                "SELECT st.tool_name, st.model, s.reason, count(*), decimal_sum(s.cost) "
+                "FROM step_analysis s JOIN steps st ON st.trace_key = s.trace_key "
+                f"AND st.id = s.step_id{scoped('s')}s.reason IS NOT NULL "
+                "GROUP BY st.tool_name, st.model, s.reason", params):
+            usd = Decimal(amount or 0)
+            by_reason[reason] = by_reason.get(reason, zero) + usd
+            wasted_steps[reason] = wasted_steps.get(reason, 0) + count
+            if tool is not None:
+                by_tool[tool] = by_tool.get(tool, zero) + usd
+                if reason == "failed_attempt":
+                    entry = retried.setdefault(tool, [0, zero])
+                    entry[0] += count
+                    entry[1] += usd
+            if model is not None:
+                by_model[model] = by_model.get(model, zero) + usd
+        documents = list(self._query(
             "SELECT d.document_id, count(*), sum(d.used), "
             "sum(CASE WHEN d.used THEN 0 ELSE coalesce(d.tokens, 0) END) "
-            f"FROM document_use d JOIN traces t ON t.key = d.trace_key{where} "
-            "GROUP BY d.document_id "
-            "ORDER BY count(*) - sum(d.used) DESC, count(*) DESC, d.document_id LIMIT 20")
-        costliest = [(trace_id, name, outcome, Decimal(cost), Decimal(wasted))
-                     for trace_id, name, outcome, cost, wasted in rows(
-            "SELECT t.id, t.workflow, t.outcome, a.cost, a.wasted FROM analyses a "
-            f"JOIN traces t ON t.key = a.trace_key{where} "
-            "ORDER BY CAST(a.cost AS REAL) DESC, t.id LIMIT 10")]
-        costs = sorted(Decimal(cost) for (cost,) in rows(
-            f"SELECT a.cost FROM analyses a JOIN traces t ON t.key = a.trace_key{where}"))
-        return {"traces": totals[0], "steps": totals[6] or 0,
-                "total_usd": Decimal(totals[1] or 0), "wasted_usd": Decimal(totals[2] or 0),
-                "unpriced_steps": totals[3] or 0, "context_bloat_tokens": totals[4] or 0,
-                "context_bloat_usd": Decimal(totals[5] or 0),
-                "successes": totals[7] or 0, "first_try_successes": totals[8] or 0,
-                "human_minutes": Decimal(totals[9] or 0),
-                "by_reason": by_reason, "by_tool": wasted_by("tool_name"),
-                "by_model": wasted_by("model"), "by_workflow": by_workflow,
-                "retried_tools": retried_tools, "documents": documents,
-                "costliest": costliest, "costs": costs}
+            f"FROM document_use d{scoped('d')}1 GROUP BY d.document_id "
+            "ORDER BY count(*) - sum(d.used) DESC, count(*) DESC, d.document_id LIMIT 20",
+            params))
+        per_trace.sort(key=lambda row: (-row[0], row[1]))
+        return {"traces": counts["traces"], "steps": counts["steps"],
+                "total_usd": sums["cost"], "wasted_usd": sums["wasted"],
+                "unpriced_steps": counts["unpriced"],
+                "context_bloat_tokens": counts["bloat_tokens"],
+                "context_bloat_usd": sums["bloat_usd"],
+                "successes": counts["successes"], "first_try_successes": counts["first_try"],
+                "human_minutes": sums["human_minutes"],
+                "by_reason": by_reason, "wasted_steps": wasted_steps,
+                "by_tool": by_tool, "by_model": by_model,
+                "by_workflow": [(name, n, cost, wasted) for name, (n, cost, wasted) in
+                                sorted(workflows.items(), key=lambda kv: (kv[0] is None,
+                                                                          kv[0] or ""))],
+                "retried_tools": sorted(((tool, n, usd) for tool, (n, usd) in retried.items()),
+                                        key=lambda r: (-r[1], r[0]))[:20],
+                "documents": documents,
+                "costliest": [(t, name, outcome, cost, wasted)
+                              for cost, t, name, outcome, wasted in per_trace[:10]],
+                "costs": [row[0] for row in reversed(per_trace)]}
 
     def cost_breakdown(self, *, workflow: str | None) -> dict[str, dict[str, tuple[Decimal, int]]]:
         """Per analysed trace of ``workflow``: (spend, steps) by spending category.
