@@ -1,0 +1,144 @@
+"""The hand-labelled evaluation set: it imports cleanly, every step is labelled, and the
+analyzer's wasted marks stay above a floor.
+
+The floor is measured against labels a human wrote by reading the traces; when it
+fails, read the disagreements (``python benchmarks/wasted_marks.py``) before
+touching a label.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import subprocess
+import sys
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+from tracegraph.formats import read_path
+from tracegraph.model import Trace
+from tracegraph.services.importing import expand_paths, import_paths
+from tracegraph.store import SQLiteStore
+
+from .conftest import FIXTURES, ROOT
+
+EVALUATION = ROOT / "evaluation"
+SCRIPT = ROOT / "benchmarks" / "wasted_marks.py"
+FOLDERS = ("native", "otlp", "langfuse", "langsmith")
+TRACE_FILES = expand_paths([EVALUATION / f for f in FOLDERS])
+
+PRECISION_FLOOR = 0.6
+RECALL_FLOOR = 0.6
+RECALL_BASELINE = 0.45
+"""Today's analyzer reaches 0.475 recall: repeated calls, rejected drafts and an
+overridden step whose values reach the outcome are marked essential (see
+evaluation/README.md).  The 0.6 floor is kept as a strict xfail so that it turns
+into a failure, to be promoted, the day the analyzer clears it; this baseline
+catches a regression in the meantime."""
+
+
+def _script() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("wasted_marks", SCRIPT)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault("wasted_marks", module)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _labels() -> dict[str, dict[str, str]]:
+    raw = json.loads((EVALUATION / "labels.json").read_text())
+    return {k: v for k, v in raw.items() if not k.startswith("_")}
+
+
+@pytest.fixture(scope="module")
+def output() -> dict[str, Any]:
+    result = subprocess.run([sys.executable, str(SCRIPT), "--json"], cwd=ROOT,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    document: dict[str, Any] = json.loads(result.stdout)
+    return document
+
+
+def test_the_set_has_every_format_and_a_realistic_size() -> None:
+    assert {p.parent.name for p in TRACE_FILES} == set(FOLDERS)
+    labels = _labels()
+    steps = sum(len(v) for v in labels.values())
+    assert 24 <= len(labels) <= 36 and 150 <= steps <= 300
+
+
+@pytest.mark.parametrize("path", TRACE_FILES, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_every_file_imports_with_nothing_rejected(path: Path, tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "one.db")
+    try:
+        report = import_paths(store, [path], parallel=False)
+        assert report.ok, [str(e) for f in report.files for e in f.rejected] + \
+            [f.failed for f in report.files if f.failed]
+        assert report.traces >= 1 and report.files[0].format == path.parent.name
+    finally:
+        store.close()
+
+
+def test_labels_cover_exactly_the_imported_steps(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "all.db")
+    try:
+        import_paths(store, [EVALUATION / f for f in FOLDERS], parallel=False)
+        imported = {row.trace_id: {s.id for s in store.get_trace(row.trace_id).steps}
+                    for row in store.list_traces()}
+    finally:
+        store.close()
+    labels = _labels()
+    assert set(labels) == set(imported)
+    for trace_id, steps in imported.items():
+        assert set(labels[trace_id]) == steps, trace_id
+    allowed = {"essential", "structural"} | {f"wasted:{r}" for r in _script().REASONS}
+    assert {label for steps in labels.values() for label in steps.values()} <= allowed
+
+
+def test_trace_ids_do_not_collide_with_the_fixtures() -> None:
+    fixture_ids = {t.id for p in FIXTURES.rglob("*") if p.suffix in (".json", ".jsonl")
+                   for t in read_path(p) if isinstance(t, Trace)}
+    assert fixture_ids and not fixture_ids & set(_labels())
+
+
+def test_the_script_reports_every_figure_as_json(output: dict[str, Any]) -> None:
+    assert {"traces", "steps", "wasted", "per_reason", "per_format", "confusion",
+            "documents", "disagreements", "wasted_usd", "exact_agreement"} <= set(output)
+    assert {"precision", "recall", "f1"} <= set(output["wasted"])
+    assert set(output["per_reason"]) == set(_script().REASONS)
+    assert set(output["per_format"]) == set(FOLDERS)
+    assert sum(sum(row.values()) for row in output["confusion"].values()) == output["steps"]
+    for row in output["disagreements"]:
+        assert {"trace_id", "step_id", "label", "mark", "evidence"} <= set(row)
+        assert row["label"] != row["mark"]
+
+
+def test_a_label_for_a_missing_step_or_a_step_without_label_stops_the_script(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    raw = json.loads((EVALUATION / "labels.json").read_text())
+    steps = raw["eval-claim-n001"]
+    del steps["s3"]
+    steps["s99"] = "essential"
+    broken = tmp_path / "labels.json"
+    broken.write_text(json.dumps(raw))
+    assert _script().main(["--labels", str(broken)]) == 2
+    error = capsys.readouterr().err
+    assert "eval-claim-n001/s3 was imported but has no label" in error
+    assert "eval-claim-n001/s99: no such step was imported" in error
+
+
+def test_wasted_precision_stays_above_the_floor(output: dict[str, Any]) -> None:
+    assert output["wasted"]["precision"] >= PRECISION_FLOOR, output["wasted"]
+
+
+def test_wasted_recall_does_not_fall_below_todays_baseline(output: dict[str, Any]) -> None:
+    assert output["wasted"]["recall"] >= RECALL_BASELINE, output["wasted"]
+
+
+@pytest.mark.xfail(strict=True, reason="the analyzer marks repeated calls whose values reach "
+                   "the outcome essential (recall 0.475); see evaluation/README.md")
+def test_wasted_recall_reaches_the_floor(output: dict[str, Any]) -> None:
+    assert output["wasted"]["recall"] >= RECALL_FLOOR, output["wasted"]
