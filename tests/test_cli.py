@@ -179,7 +179,7 @@ def test_report_waste_sums_the_stored_analyses_exactly(db: str) -> None:
 
 def test_a_stored_analysis_goes_stale_when_late_spans_change_the_trace(tmp_path: Path) -> None:
     from tracegraph.model import Step, StepKind, Trace
-    from tracegraph.services.analysis import ANALYZER_VERSION, analyze_stale
+    from tracegraph.services.analysis import analysis_version, analyze_stale
     from tracegraph.config import Config
     from tracegraph.store import SQLiteStore
     store = SQLiteStore(tmp_path / "s.db")
@@ -188,13 +188,13 @@ def test_a_stored_analysis_goes_stale_when_late_spans_change_the_trace(tmp_path:
                               input_tokens=1000, output_tokens=10),))
     store.write_traces([first])
     assert analyze_stale(store, config=Config()) == 1
-    assert store.analysis_is_current("t", ANALYZER_VERSION)
+    assert store.analysis_is_current("t", analysis_version(Config()))
     assert analyze_stale(store, config=Config()) == 0
     late = Trace(id="t", source_format="otlp", partial=True,
                  steps=(Step(id="b", kind=StepKind.LLM, model="gpt-4o-mini",
                              input_tokens=500, output_tokens=5),))
     store.write_traces([late])
-    assert not store.analysis_is_current("t", ANALYZER_VERSION)
+    assert not store.analysis_is_current("t", analysis_version(Config()))
     assert analyze_stale(store, config=Config()) == 1
     assert store.waste_totals()["traces"] == 1
     store.close()

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from tracegraph.cli import app
 from tracegraph.config import Config
 from tracegraph.model import DocumentRef, Outcome, Status, Step, StepKind, Trace
-from tracegraph.services.analysis import ANALYZER_VERSION, cost_distribution, waste_report
+from tracegraph.services.analysis import analysis_version, cost_distribution, waste_report
 from tracegraph.store import SQLiteStore
 from tracegraph.store.migrations import MIGRATIONS
 
@@ -64,7 +64,7 @@ def test_success_and_first_try_rates_count_traces_with_failed_attempts(
     assert report["by_reason"]["failed_attempt"] == "0.01"
     assert report["retried_tools"] == [{"tool": "lookup", "failed_attempts": 1,
                                         "usd": "0.01"}]
-    assert report["analyzer_version"] == ANALYZER_VERSION
+    assert report["analyzer_version"] == analysis_version(CONFIG)
 
 
 def test_documents_are_counted_per_retrieval_with_their_unused_tokens(

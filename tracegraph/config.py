@@ -11,13 +11,23 @@ an OCR page) and what an hour of a person's time costs are the user's to say::
     "senior adjuster" = "68.00"
     default = "45.00"       # any role not listed
 
+    [workflows.claims-triage]          # the economics of one workflow
+    unit = "claim processed"           # what one successful outcome is
+    value_usd = "14.00"                # what a successful outcome is worth
+    baseline_usd = "1.20"              # the price of the same unit by people / a BPO
+    baseline_label = "BPO contract"
+    segments = ["claim.type", "claim.requires_exception_doc"]   # attributes to compare
+    [workflows.claims-triage.hourly_rates]                      # overrides, this workflow only
+    adjuster = "55.00"
+
 Amounts are strings or numbers and are read as exact decimals.  A missing file
 is an empty configuration: tool calls and human minutes are then *unpriced*
-(listed as such), never silently free.
+(listed as such), never silently free, and a workflow has no baseline.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import tomllib
 from decimal import Decimal, InvalidOperation
@@ -28,7 +38,7 @@ import msgspec
 
 from .errors import TracegraphError
 
-__all__ = ["Config", "ConfigError", "load_config", "DEFAULT_CONFIG"]
+__all__ = ["Config", "ConfigError", "WorkflowConfig", "load_config", "DEFAULT_CONFIG"]
 
 DEFAULT_CONFIG = "tracegraph.toml"
 
@@ -37,16 +47,79 @@ class ConfigError(TracegraphError):
     """The configuration file cannot be read; names the file and the key."""
 
 
+class WorkflowConfig(msgspec.Struct, frozen=True, kw_only=True):
+    """What finance says about one workflow: its unit, its value, its baseline."""
+
+    unit: str | None = None
+    value_usd: Decimal | None = None
+    baseline_usd: Decimal | None = None
+    baseline_label: str | None = None
+    segments: tuple[str, ...] = ()
+    hourly_rates: dict[str, Decimal] = {}
+
+
 class Config(msgspec.Struct, frozen=True, kw_only=True):
     tool_prices: dict[str, Decimal] = {}
     hourly_rates: dict[str, Decimal] = {}
+    workflows: dict[str, WorkflowConfig] = {}
     source: str | None = None
 
-    def hourly_rate(self, role: str | None) -> Decimal | None:
-        """The rate for a role, else the ``default`` rate, else ``None`` (unpriced)."""
-        if role is not None and role in self.hourly_rates:
-            return self.hourly_rates[role]
-        return self.hourly_rates.get("default")
+    def hourly_rate(self, role: str | None, workflow: str | None = None) -> Decimal | None:
+        """The rate for a role (the workflow's own first), else ``default``, else ``None``."""
+        for rates in (self.workflow(workflow).hourly_rates, self.hourly_rates):
+            if role is not None and role in rates:
+                return rates[role]
+        return self.workflow(workflow).hourly_rates.get("default",
+                                                        self.hourly_rates.get("default"))
+
+    def workflow(self, name: str | None) -> WorkflowConfig:
+        """The workflow's settings; an unconfigured workflow has none (no baseline)."""
+        return self.workflows.get(name or "", _NO_WORKFLOW)
+
+    @property
+    def pricing_fingerprint(self) -> str:
+        """A short hash of every price here: stored analyses made under other prices
+        are stale."""
+        prices = {"tools": self.tool_prices, "hourly_rates": self.hourly_rates,
+                  "workflows": {k: w.hourly_rates for k, w in sorted(self.workflows.items())
+                                if w.hourly_rates}}
+        return hashlib.sha256(msgspec.json.encode(prices, order="sorted")).hexdigest()[:12]
+
+
+_NO_WORKFLOW = WorkflowConfig()
+_WORKFLOW_KEYS = {"unit", "value_usd", "baseline_usd", "baseline_label", "segments",
+                  "hourly_rates"}
+
+
+def _workflows(table: Any, *, path: str) -> dict[str, WorkflowConfig]:
+    if table is None:
+        return {}
+    if not isinstance(table, dict):
+        raise ConfigError(f"{path}: [workflows] must hold one table per workflow")
+    found: dict[str, WorkflowConfig] = {}
+    for name, entry in table.items():
+        where = f"workflows.{name}"
+        if not isinstance(entry, dict):
+            raise ConfigError(f"{path}: [{where}] must be a table")
+        unknown = sorted(set(entry) - _WORKFLOW_KEYS)
+        if unknown:
+            raise ConfigError(f"{path}: {where}.{unknown[0]} is not a setting (known: "
+                              f"{', '.join(sorted(_WORKFLOW_KEYS))})")
+        money = _amounts({k: entry[k] for k in ("value_usd", "baseline_usd") if k in entry},
+                         path=path, section=where)
+        segments = entry.get("segments", [])
+        if not isinstance(segments, list) or not all(isinstance(s, str) for s in segments):
+            raise ConfigError(f"{path}: {where}.segments must be a list of attribute names")
+        for key in ("unit", "baseline_label"):
+            if key in entry and not isinstance(entry[key], str):
+                raise ConfigError(f"{path}: {where}.{key} must be a string")
+        found[str(name)] = WorkflowConfig(
+            unit=entry.get("unit"), value_usd=money.get("value_usd"),
+            baseline_usd=money.get("baseline_usd"), baseline_label=entry.get("baseline_label"),
+            segments=tuple(segments),
+            hourly_rates=_amounts(entry.get("hourly_rates"), path=path,
+                                  section=f"{where}.hourly_rates"))
+    return found
 
 
 def _amounts(table: Any, *, path: str, section: str) -> dict[str, Decimal]:
@@ -83,7 +156,12 @@ def load_config(path: str | Path | None = None) -> Config:
         raise ConfigError(f"{chosen}: cannot read: {exc}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{chosen}: not valid TOML: {exc}") from None
+    unknown = sorted(set(data) - {"tools", "hourly_rates", "workflows"})
+    if unknown:
+        raise ConfigError(f"{chosen}: [{unknown[0]}] is not a section tracegraph reads "
+                          "(known: [tools], [hourly_rates], [workflows.NAME])")
     return Config(tool_prices=_amounts(data.get("tools"), path=str(chosen), section="tools"),
                   hourly_rates=_amounts(data.get("hourly_rates"), path=str(chosen),
                                         section="hourly_rates"),
+                  workflows=_workflows(data.get("workflows"), path=str(chosen)),
                   source=str(chosen))

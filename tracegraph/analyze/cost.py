@@ -218,7 +218,7 @@ def input_token_rate(step: Step) -> Decimal | None:
     return found[1].input / _MTOK
 
 
-def step_cost(step: Step, *, config: Config) -> StepCost:
+def step_cost(step: Step, *, config: Config, workflow: str | None = None) -> StepCost:
     """The cost of one step by the rules of the module docstring."""
     if step.cost is not None:
         return StepCost(step_id=step.id, usd=step.cost, source=CostSource.EXPLICIT,
@@ -228,7 +228,7 @@ def step_cost(step: Step, *, config: Config) -> StepCost:
         if override is None or override.minutes is None:
             return StepCost(step_id=step.id, usd=None, source=CostSource.UNPRICED,
                             detail="human override without minutes")
-        rate = config.hourly_rate(override.actor_role)
+        rate = config.hourly_rate(override.actor_role, workflow)
         if rate is None:
             return StepCost(step_id=step.id, usd=None, source=CostSource.UNPRICED,
                             detail=f"no hourly rate for role {override.actor_role!r} "
@@ -256,9 +256,14 @@ def step_cost(step: Step, *, config: Config) -> StepCost:
     return StepCost(step_id=step.id, usd=Decimal(0), source=CostSource.NONE)
 
 
-def trace_cost(trace: Trace, *, config: Config) -> TraceCost:
-    """Every step's own cost and their exact sum."""
-    costs = tuple(step_cost(step, config=config) for step in trace.steps)
+def trace_cost(trace: Trace, *, config: Config, workflow: str | None = None) -> TraceCost:
+    """Every step's own cost and their exact sum.
+
+    ``workflow`` (default: the trace's own) selects per-workflow hourly rates;
+    pass the derived one when the source did not name it on the trace.
+    """
+    costs = tuple(step_cost(step, config=config, workflow=workflow or trace.workflow)
+                  for step in trace.steps)
     return TraceCost(trace_id=trace.id, total_usd=_sum(c.usd for c in costs), steps=costs)
 
 

@@ -22,7 +22,7 @@ from ..config import Config
 from ..model import Step, summarize
 from ..store import AnalysisRecord, Store
 
-__all__ = ["ANALYZER_VERSION", "analyze_trace", "analyze_and_store", "analyze_stale",
+__all__ = ["ANALYZER_VERSION", "analysis_version", "analyze_trace", "analyze_and_store", "analyze_stale",
            "waste_report", "cost_distribution"]
 
 ANALYZER_VERSION = "3"
@@ -34,7 +34,8 @@ def analyze_trace(store: Store, trace_id: str, *, config: Config) -> dict[str, A
     summary = summarize(trace)
     edges = list(data_flow(trace))
     paths = analyze_paths(trace, edges)
-    costs = {c.step_id: c for c in trace_cost(trace, config=config).steps}
+    costs = {c.step_id: c for c in trace_cost(trace, config=config,
+                                              workflow=summary.workflow).steps}
     kinds = {s.id: s.kind.value for s in trace.steps}
     by_id = {s.id: s for s in trace.steps}
     bloat = {b.step_id: b for b in context_bloat(trace, edges, paths.documents)}
@@ -59,7 +60,7 @@ def analyze_trace(store: Store, trace_id: str, *, config: Config) -> dict[str, A
         "workflow": summary.workflow,
         "outcome": summary.outcome.value,
         "outcome_step": paths.outcome_step,
-        "analyzer_version": ANALYZER_VERSION,
+        "analyzer_version": analysis_version(config),
         "cost_usd": str(total),
         "wasted_usd": str(wasted),
         "unpriced_steps": [s["id"] for s in steps if s["cost_usd"] is None],
@@ -93,9 +94,15 @@ def _bloat_usd(found: ContextBloat, step: Step) -> Decimal:
     return Decimal(0) if rate is None else rate * found.tokens
 
 
+def analysis_version(config: Config) -> str:
+    """The analyzer's version and the prices it used: a stored analysis made by
+    another version or under other prices is stale."""
+    return f"{ANALYZER_VERSION}+{config.pricing_fingerprint}"
+
+
 def _record(document: dict[str, Any]) -> AnalysisRecord:
     return AnalysisRecord(
-        trace_id=document["trace_id"], version=ANALYZER_VERSION,
+        trace_id=document["trace_id"], version=document["analyzer_version"],
         cost=Decimal(document["cost_usd"]), wasted=Decimal(document["wasted_usd"]),
         unpriced_steps=len(document["unpriced_steps"]),
         bloat_tokens=document["context_bloat_tokens"],
@@ -124,11 +131,11 @@ def analyze_and_store(store: Store, trace_ids: Sequence[str], *, config: Config,
 def analyze_stale(store: Store, *, config: Config, batch: int = 500) -> int:
     """Analyze and store every trace whose stored analysis is missing or out of date.
 
-    Out of date: made by another analyzer version, or before late spans
-    changed the trace.  Results are written ``batch`` traces per transaction.
+    Out of date: made by another analyzer version or under other prices, or
+    before late spans changed the trace.  Results are written ``batch`` traces per transaction.
     Returns how many traces were analyzed.
     """
-    stale = store.stale_analyses(ANALYZER_VERSION)
+    stale = store.stale_analyses(analysis_version(config))
     analyze_and_store(store, stale, config=config, batch=batch)
     return len(stale)
 
@@ -154,7 +161,7 @@ def waste_report(store: Store, *, config: Config, workflow: str | None = None,
         "workflow": workflow, "since": since.isoformat() if since else None,
         "until": until.isoformat() if until else None,
         "generated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "analyzer_version": ANALYZER_VERSION,
+        "analyzer_version": analysis_version(config),
         "traces": traces, "steps": totals["steps"],
         "total_usd": str(total), "wasted_usd": str(totals["wasted_usd"]),
         "wasted_share": _share(totals["wasted_usd"], total),
