@@ -30,14 +30,12 @@ SCRIPT = ROOT / "benchmarks" / "wasted_marks.py"
 FOLDERS = ("native", "otlp", "langfuse", "langsmith")
 TRACE_FILES = expand_paths([EVALUATION / f for f in FOLDERS])
 
-PRECISION_FLOOR = 0.6
-RECALL_FLOOR = 0.6
-RECALL_BASELINE = 0.45
-"""Today's analyzer reaches 0.475 recall: repeated calls, rejected drafts and an
-overridden step whose values reach the outcome are marked essential (see
-evaluation/README.md).  The 0.6 floor is kept as a strict xfail so that it turns
-into a failure, to be promoted, the day the analyzer clears it; this baseline
-catches a regression in the meantime."""
+PRECISION_FLOOR = 0.8
+RECALL_FLOOR = 0.85
+"""Regression guards a little under today's figures (precision 0.877, recall 0.934
+with analyzer version 4; 0.690 and 0.475 with version 3, before the disagreements
+this set found were fixed).  The figures themselves are printed by
+benchmarks/wasted_marks.py."""
 
 
 def _script() -> ModuleType:
@@ -134,11 +132,5 @@ def test_wasted_precision_stays_above_the_floor(output: dict[str, Any]) -> None:
     assert output["wasted"]["precision"] >= PRECISION_FLOOR, output["wasted"]
 
 
-def test_wasted_recall_does_not_fall_below_todays_baseline(output: dict[str, Any]) -> None:
-    assert output["wasted"]["recall"] >= RECALL_BASELINE, output["wasted"]
-
-
-@pytest.mark.xfail(strict=True, reason="the analyzer marks repeated calls whose values reach "
-                   "the outcome essential (recall 0.475); see evaluation/README.md")
-def test_wasted_recall_reaches_the_floor(output: dict[str, Any]) -> None:
+def test_wasted_recall_stays_above_the_floor(output: dict[str, Any]) -> None:
     assert output["wasted"]["recall"] >= RECALL_FLOOR, output["wasted"]

@@ -25,7 +25,7 @@ import orjson
 
 from ..model import Edge, EdgeType, Step, StepKind, Trace, time_order
 
-__all__ = ["data_flow", "values_of", "text_of"]
+__all__ = ["data_flow", "values_of", "text_of", "emitted"]
 
 # Values distinctive enough that finding one downstream is evidence of use:
 # identifiers with a digit (CLM-88412, P-5521, call_7Qd1), numbers of 100 or
@@ -73,9 +73,16 @@ def _produced(step: Step) -> Any:
     return [p for p in parts if p is not None]
 
 
-def _emitted(step: Step) -> Any:
-    """What a step put out: the evidence that it used something."""
-    return [p for p in (step.output, step.arguments, step.result) if p is not None]
+def emitted(step: Step) -> Any:
+    """What a step put out: the evidence that it used something.
+
+    A human override's stated reason counts ("caps at the salvage valuation
+    per DOC-55120" uses DOC-55120).
+    """
+    parts = [step.output, step.arguments, step.result]
+    if step.override is not None:
+        parts.append(step.override.reason)
+    return [p for p in parts if p is not None]
 
 
 def data_flow(trace: Trace) -> Iterator[Edge]:
@@ -100,14 +107,28 @@ def data_flow(trace: Trace) -> Iterator[Edge]:
     calls_by_id: dict[str, str] = {}          # tool call id → the tool step that ran it
     turns_by_value: dict[str, str] = {}       # value in a model turn's output → latest turn
     last_turn: str | None = None
+    last_embedding: str | None = None
     for step in ordered:
+        if step.kind == StepKind.RETRIEVAL and last_embedding is not None:
+            # A vector cannot be quoted: the retrieval that follows an embedding
+            # call is where it went.
+            yield from edge(step.id, last_embedding, EdgeType.READ,
+                            f"query vector of {last_embedding}")
+            yield from edge(step.id, last_embedding, EdgeType.USES,
+                            f"retrieval {step.id} ran on the vector of {last_embedding}")
+            last_embedding = None
+        if step.operation == "embeddings":
+            last_embedding = step.id
         for used in step.inputs:
             if used in ids:
                 yield from edge(step.id, used, EdgeType.READ, "declared input")
                 yield from edge(step.id, used, EdgeType.USES, "declared input")
         if step.kind in (StepKind.TOOL_CALL, StepKind.RETRY) and step.tool_name:
+            # A call that names its inputs (native) came from them, not from
+            # whichever model turn happened to run last (it may be one a human
+            # has since replaced).
             requester = (turns_by_value.get(step.tool_call_id) if step.tool_call_id
-                         else None) or last_turn
+                         else None) or (None if step.inputs else last_turn)
             if requester is not None:
                 yield from edge(step.id, requester, EdgeType.USES,
                                 f"arguments of {step.id} came from model turn {requester}")
@@ -121,7 +142,7 @@ def data_flow(trace: Trace) -> Iterator[Edge]:
                                     f"tool result {value} of {producer} in the input of "
                                     f"{step.id}")
         shared: dict[str, list[str]] = {}
-        for value in values_of(_emitted(step)):
+        for value in values_of(emitted(step)):
             for producer in producers_of.get(value, ()):
                 shared.setdefault(producer, []).append(value)
         for producer in sorted(shared, key=lambda p: -position[p]):  # nearest first

@@ -25,7 +25,7 @@ from ..store import AnalysisRecord, Store
 __all__ = ["ANALYZER_VERSION", "analysis_version", "analyze_trace", "analyze_and_store", "analyze_stale",
            "waste_report", "cost_distribution"]
 
-ANALYZER_VERSION = "3"
+ANALYZER_VERSION = "4"
 """Bumped whenever a rule changes, so stored results can be recomputed."""
 
 
