@@ -111,3 +111,22 @@ def test_context_bloat_counts_tool_results_carried_after_their_last_use() -> Non
     assert "t2" not in bloat  # t2 used the balance it read
     assert 0 < bloat["t3"].tokens < 420
     assert "tool results b carried, used neither here nor later" in bloat["t3"].evidence
+
+
+def test_what_a_failed_attempt_was_given_stays_essential_for_its_retry() -> None:
+    from tracegraph.model import Status, Step, StepKind
+    steps = (
+        Step(id="ctx", kind=StepKind.CONTEXT, output="claim C-1", start_ns=1),
+        Step(id="plan", kind=StepKind.LLM, model="gpt-4o", inputs=("ctx",), start_ns=2),
+        Step(id="try1", kind=StepKind.TOOL_CALL, tool_name="lookup", inputs=("plan",),
+             status=Status.ERROR, start_ns=3),
+        Step(id="try2", kind=StepKind.RETRY, tool_name="lookup", retry_of="try1",
+             inputs=("try1",), result={"limit": 5000}, start_ns=4),
+        Step(id="done", kind=StepKind.OUTCOME, inputs=("try2",), start_ns=5),
+    )
+    trace = Trace(id="t", source_format="native", steps=steps)
+    analysis = analyze_paths(trace, data_flow(trace))
+    assert analysis.mark("try1").reason == Reason.FAILED_ATTEMPT
+    assert {m.step_id for m in analysis.marks if m.role == Role.ESSENTIAL} == {
+        "ctx", "plan", "try2", "done"}
+    assert "through try1, itself wasted" in analysis.mark("plan").evidence

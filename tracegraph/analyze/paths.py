@@ -11,8 +11,9 @@ order of the decision matters, and was set by a labelled evaluation set
    ``redundant_call`` / ``loop`` (a repeat of an answered call with no new
    answer; ``loop`` when made three or more times, or a model turn that only
    asked for repeats or repeated an earlier output);
-3. ``essential``: on the ``USES`` walk back from the outcome, which does not
-   pass through the steps of 2;
+3. ``essential``: on the ``USES`` walk back from the outcome; the steps of 2
+   stay wasted when the walk meets them, but it goes on through them (what a
+   failed attempt was given, its retry needed too);
 4. ``unused_retrieval``: a retrieval none of whose documents was used;
 5. ``dead_end``: anything else, whose information never reached the outcome.
 
@@ -126,29 +127,33 @@ def _essential(outcome: Step | None, uses: dict[str, set[str]],
                overrides: dict[str, Step], wasted: set[str]) -> dict[str, str]:
     """Essential step id → why (the chain of USES that reaches it).
 
-    The walk does not pass through steps already wasted by a rule (a failed
-    attempt, a repeat, replaced work): what only they used was not needed.
+    Steps already wasted by a rule (a failed attempt, a repeat, replaced work)
+    stay wasted when the walk meets them, but the walk goes on through them:
+    what a failed attempt was given, its retry needed too.
     """
     if outcome is None:
         return {}
     why = {outcome.id: "the step that produced the outcome"}
-    pending = [outcome.id]
-    while pending:
-        consumer = pending.pop()
-        for producer in sorted(uses.get(consumer, ())):
-            if producer not in why and producer not in wasted:
-                why[producer] = f"used by {consumer}, on the path to the outcome"
+    seen = {outcome.id}
+
+    def walk(pending: list[str]) -> None:
+        while pending:
+            consumer = pending.pop()
+            via = f" (through {consumer}, itself wasted)" if consumer in wasted else ""
+            for producer in sorted(uses.get(consumer, ())):
+                if producer in seen:
+                    continue
+                seen.add(producer)
                 pending.append(producer)
+                if producer not in wasted:
+                    why[producer] = f"used by {consumer}{via}, on the path to the outcome"
+
+    walk([outcome.id])
     for replaced, human in overrides.items():  # the overrides that changed the work
-        if human.id not in why and (replaced in why or replaced in wasted):
+        if human.id not in why and replaced in seen:
             why[human.id] = f"overrode {replaced}, on the path to the outcome"
-            pending.append(human.id)
-    while pending:  # what the overrides themselves used
-        consumer = pending.pop()
-        for producer in sorted(uses.get(consumer, ())):
-            if producer not in why and producer not in wasted:
-                why[producer] = f"used by {consumer}, on the path to the outcome"
-                pending.append(producer)
+            seen.add(human.id)
+            walk([human.id])
     return why
 
 

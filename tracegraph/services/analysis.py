@@ -13,19 +13,19 @@ from __future__ import annotations
 import math
 from datetime import datetime, timezone
 from decimal import Decimal
-from typing import Any, Sequence
+from typing import Any, Iterable, Sequence
 
 from ..analyze.cost import input_token_rate, trace_cost
 from ..analyze.flow import data_flow
 from ..analyze.paths import ContextBloat, Role, analyze_paths, context_bloat
 from ..config import Config
-from ..model import Step, summarize
+from ..model import Step, StepKind, summarize
 from ..store import AnalysisRecord, Store
 
 __all__ = ["ANALYZER_VERSION", "analysis_version", "analyze_trace", "analyze_and_store", "analyze_stale",
            "waste_report", "cost_distribution"]
 
-ANALYZER_VERSION = "4"
+ANALYZER_VERSION = "5"
 """Bumped whenever a rule changes, so stored results can be recomputed."""
 
 
@@ -53,6 +53,8 @@ def analyze_trace(store: Store, trace_id: str, *, config: Config) -> dict[str, A
                       "reason": mark.reason.value if mark.reason else None,
                       "cost_usd": None if cost.usd is None else str(cost.usd),
                       "cost_source": cost.source.value, "cost_detail": cost.detail,
+                      "model": by_id[mark.step_id].model,
+                      "purpose": _purpose(by_id[mark.step_id]),
                       "evidence": mark.evidence,
                       "context_bloat": _bloat(bloat.get(mark.step_id), by_id[mark.step_id])})
     return {
@@ -76,6 +78,19 @@ def analyze_trace(store: Store, trace_id: str, *, config: Config) -> dict[str, A
         "edges": [{"source": e.source, "target": e.target, "type": e.type.value,
                    "evidence": e.evidence} for e in edges],
     }
+
+
+def _purpose(step: Step) -> str | None:
+    """What a model call was for, to compare models doing the same job: its span
+    name (``plan``, ``extract-invoice-fields``), else its operation; None for
+    other steps.  A name that is only the model's own says nothing."""
+    if step.kind != StepKind.LLM or step.model is None:
+        return None
+    name = step.name.strip()
+    if not name or name == step.model or name.lower().startswith(("chat ", "chatopenai",
+                                                                 "chatanthropic")):
+        return step.operation or "chat"
+    return name
 
 
 def _bloat(found: ContextBloat | None, step: Step) -> dict[str, Any] | None:
@@ -109,6 +124,12 @@ def _record(document: dict[str, Any]) -> AnalysisRecord:
         bloat_usd=Decimal(document["context_bloat_usd"]),
         human_minutes=Decimal(document["human_minutes"]),
         failed_attempts=sum(s["reason"] == "failed_attempt" for s in document["steps"]),
+        retry_usd=_sum(s["cost_usd"] for s in document["steps"]
+                       if s["reason"] == "failed_attempt"),
+        human_usd=_sum(s["cost_usd"] for s in document["steps"]
+                       if s["kind"] == "human_override"),
+        model_calls=sum(1 for s in document["steps"] if s["kind"] == "llm"),
+        purposes={s["id"]: s["purpose"] for s in document["steps"] if s.get("purpose")},
         steps=tuple((s["id"], s["role"], s["reason"],
                      None if s["cost_usd"] is None else Decimal(s["cost_usd"]))
                     for s in document["steps"]),
@@ -247,6 +268,11 @@ def _ns(moment: datetime | None) -> int | None:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)
     return int(moment.timestamp()) * 1_000_000_000 + moment.microsecond * 1000
+
+
+def _sum(amounts: Iterable[str | None]) -> Decimal:
+    """The exact sum of decimal strings, unpriced (None) left out."""
+    return sum((Decimal(a) for a in amounts if a is not None), Decimal(0))
 
 
 def _share(part: Decimal, whole: Decimal) -> str | None:

@@ -11,7 +11,7 @@ from the merged steps, so late spans bring them up to date.
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any, Iterable, Protocol, Sequence
+from typing import Any, Iterable, Iterator, Protocol, Sequence
 
 import msgspec
 import networkx as nx
@@ -19,7 +19,7 @@ import networkx as nx
 from ..errors import InputError
 from ..model import Edge, Outcome, Trace
 
-__all__ = ["Store", "TraceRow", "WriteResult", "StoreCounts", "AnalysisRecord"]
+__all__ = ["Store", "TraceRow", "WriteResult", "StoreCounts", "AnalysisRecord", "OutcomeRow"]
 
 
 class TraceRow(msgspec.Struct, frozen=True, kw_only=True):
@@ -70,8 +70,30 @@ class AnalysisRecord(msgspec.Struct, frozen=True, kw_only=True):
     bloat_usd: Decimal = Decimal(0)
     human_minutes: Decimal = Decimal(0)
     failed_attempts: int = 0
+    retry_usd: Decimal = Decimal(0)
+    human_usd: Decimal = Decimal(0)
+    model_calls: int = 0
     documents: tuple[tuple[str, str, bool, int | None], ...] = ()
     """(retrieving step, document id, used, tokens) per retrieved document."""
+    purposes: dict[str, str] = {}
+    """Model call step id → its purpose (span name), for routing evidence."""
+
+
+class OutcomeRow(msgspec.Struct, frozen=True, kw_only=True):
+    """One analysed trace as workflow economics sees it."""
+
+    trace_id: str
+    workflow: str | None
+    outcome: Outcome
+    attributes: dict[str, Any]
+    input_tokens: int
+    cost: Decimal
+    retry_usd: Decimal
+    human_usd: Decimal
+    human_minutes: Decimal
+    failed_attempts: int
+    model_calls: int
+    unpriced_steps: int
 
 
 class Store(Protocol):
@@ -137,6 +159,15 @@ class Store(Protocol):
     def cost_breakdown(self, *, workflow: str | None) -> dict[str, dict[str, tuple[Decimal, int]]]:
         """Per analysed trace of ``workflow``: (spend, steps) by category (retries,
         human, model, tools, other)."""
+        ...
+
+    def outcome_rows(self, *, workflow: str | None = None) -> Iterator[OutcomeRow]:
+        """One row per analysed trace (of ``workflow``), in import order."""
+        ...
+
+    def model_calls(self, *, workflow: str | None = None) -> list[tuple[Any, ...]]:
+        """(workflow, purpose, model, calls, traces, successful traces, USD, priced
+        calls) by workflow, purpose and model."""
         ...
 
     def close(self) -> None:

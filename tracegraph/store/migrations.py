@@ -113,6 +113,10 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE analyses ADD COLUMN bloat_usd TEXT NOT NULL DEFAULT '0';
     ALTER TABLE analyses ADD COLUMN human_minutes TEXT NOT NULL DEFAULT '0';
     ALTER TABLE analyses ADD COLUMN failed_attempts INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE analyses ADD COLUMN retry_usd TEXT NOT NULL DEFAULT '0';
+    ALTER TABLE analyses ADD COLUMN human_usd TEXT NOT NULL DEFAULT '0';
+    ALTER TABLE analyses ADD COLUMN model_calls INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE step_analysis ADD COLUMN purpose TEXT;
     CREATE TABLE document_use (
         trace_key   INTEGER NOT NULL,
         step_id     TEXT NOT NULL,

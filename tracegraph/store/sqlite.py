@@ -23,7 +23,7 @@ import orjson
 from ..errors import InputError, NotFound, StoreError
 from ..model import Edge, EdgeType, Entity, EntityLabel, Outcome, Trace, entities, \
     merge_step, model_name, structure_problems, summarize
-from .base import AnalysisRecord, StoreCounts, TraceRow, WriteResult
+from .base import AnalysisRecord, OutcomeRow, StoreCounts, TraceRow, WriteResult
 from .graphs import trace_graph
 from .migrations import MIGRATIONS, SCHEMA_VERSION
 
@@ -293,15 +293,18 @@ class SQLiteStore:
                     totals.append((key, record.version, content_hash, str(record.cost),
                                    str(record.wasted), record.unpriced_steps,
                                    record.bloat_tokens, str(record.bloat_usd),
-                                   str(record.human_minutes), record.failed_attempts))
+                                   str(record.human_minutes), record.failed_attempts,
+                                   str(record.retry_usd), str(record.human_usd),
+                                   record.model_calls))
                     rows.extend((key, step_id, role, reason,
-                                 None if usd is None else str(usd))
+                                 None if usd is None else str(usd),
+                                 record.purposes.get(step_id))
                                 for step_id, role, reason, usd in record.steps)
                     documents.extend((key, step_id, document_id, int(used), tokens)
                                      for step_id, document_id, used, tokens in record.documents)
                 self._db.executemany(
-                    "INSERT OR REPLACE INTO analyses VALUES (?,?,?,?,?,?,?,?,?,?)", totals)
-                self._db.executemany("INSERT INTO step_analysis VALUES (?,?,?,?,?)", rows)
+                    "INSERT OR REPLACE INTO analyses VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", totals)
+                self._db.executemany("INSERT INTO step_analysis VALUES (?,?,?,?,?,?)", rows)
                 # A source may list one document twice in a step: used if either was.
                 self._db.executemany(
                     "INSERT INTO document_use VALUES (?,?,?,?,?) ON CONFLICT DO UPDATE SET "
@@ -434,6 +437,37 @@ class SQLiteStore:
                 "GROUP BY t.key, category", (workflow,)):
             found.setdefault(trace_id, {})[category] = (Decimal(amount or 0), count)
         return found
+
+    def outcome_rows(self, *, workflow: str | None = None) -> Iterator[OutcomeRow]:
+        """One row per analysed trace (of ``workflow``): what economics aggregates."""
+        where, params = ("", ()) if workflow is None else (" WHERE t.workflow = ?",
+                                                            (workflow,))
+        for row in self._query(
+                "SELECT t.id, t.workflow, t.outcome, t.attributes, t.input_tokens, a.cost, "
+                "a.retry_usd, a.human_usd, a.human_minutes, a.failed_attempts, "
+                "a.model_calls, a.unpriced_steps FROM analyses a "
+                f"JOIN traces t ON t.key = a.trace_key{where} ORDER BY t.key", params):
+            yield OutcomeRow(trace_id=row[0], workflow=row[1], outcome=Outcome(row[2]),
+                             attributes=orjson.loads(row[3]), input_tokens=row[4],
+                             cost=Decimal(row[5]), retry_usd=Decimal(row[6]),
+                             human_usd=Decimal(row[7]), human_minutes=Decimal(row[8]),
+                             failed_attempts=row[9], model_calls=row[10], unpriced_steps=row[11])
+
+    def model_calls(self, *, workflow: str | None = None) -> list[tuple[Any, ...]]:
+        """(workflow, purpose, model, calls, traces, successful traces, USD, priced calls)
+        over the analysed model calls, by workflow, purpose and model."""
+        where, params = ("", ()) if workflow is None else (" AND t.workflow = ?",
+                                                            (workflow,))
+        return [(name, purpose, model, calls, traces, successes, Decimal(usd or 0), priced)
+                for name, purpose, model, calls, traces, successes, usd, priced in self._query(
+                    "SELECT t.workflow, s.purpose, st.model, count(*), "
+                    "count(DISTINCT s.trace_key), "
+                    "count(DISTINCT CASE WHEN t.outcome = 'success' THEN s.trace_key END), "
+                    "decimal_sum(s.cost), count(s.cost) FROM step_analysis s "
+                    "JOIN steps st ON st.trace_key = s.trace_key AND st.id = s.step_id "
+                    "JOIN traces t ON t.key = s.trace_key "
+                    f"WHERE s.purpose IS NOT NULL{where} "
+                    "GROUP BY t.workflow, s.purpose, st.model", params)]
 
     def integrity_problems(self) -> list[str]:
         """SQLite's own check plus ours: every trace's step count matches its steps."""
