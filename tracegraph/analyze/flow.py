@@ -18,6 +18,7 @@ Each edge carries the evidence that made it, in words an auditor can check
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any, Iterator
 
@@ -47,10 +48,16 @@ def text_of(value: Any) -> str:
         return str(value)
 
 
-def values_of(value: Any) -> set[str]:
+def values_of(value: Any) -> frozenset[str]:
     """The distinctive values in a step's output: ids, amounts of 100 or more, e-mails."""
+    return _values_in(text_of(value))
+
+
+@functools.lru_cache(maxsize=16384)
+def _values_in(text: str) -> frozenset[str]:
+    """Cached: the data flow and the document check read the same texts."""
     found: set[str] = set()
-    for match in _VALUE.findall(text_of(value)):
+    for match in _VALUE.findall(text):
         token = match.rstrip(".:/-")
         if token.replace(",", "").replace(".", "", 1).isdigit():
             number = token.replace(",", "")
@@ -63,7 +70,7 @@ def values_of(value: Any) -> set[str]:
             found.add(number.rstrip("0").rstrip(".") if "." in number else number)
         elif len(token) >= 3:
             found.add(token)
-    return found
+    return frozenset(found)
 
 
 def _produced(step: Step) -> Any:
