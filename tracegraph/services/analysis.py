@@ -17,7 +17,7 @@ from typing import Any, Iterable, Sequence
 
 from ..analyze.cost import input_token_rate, trace_cost
 from ..analyze.flow import data_flow
-from ..analyze.paths import ContextBloat, Role, analyze_paths, context_bloat
+from ..analyze.paths import ContextBloat, Reason, Role, analyze_paths, context_bloat
 from ..config import Config
 from ..model import Step, StepKind, summarize
 from ..store import AnalysisRecord, Store
@@ -25,7 +25,7 @@ from ..store import AnalysisRecord, Store
 __all__ = ["ANALYZER_VERSION", "analysis_version", "analyze_trace", "analyze_and_store", "analyze_stale",
            "waste_report", "cost_distribution"]
 
-ANALYZER_VERSION = "5"
+ANALYZER_VERSION = "6"
 """Bumped whenever a rule changes, so stored results can be recomputed."""
 
 
@@ -57,9 +57,15 @@ def analyze_trace(store: Store, trace_id: str, *, config: Config) -> dict[str, A
                       "purpose": _purpose(by_id[mark.step_id]),
                       "evidence": mark.evidence,
                       "context_bloat": _bloat(bloat.get(mark.step_id), by_id[mark.step_id])})
+    failed = {m.step_id for m in paths.marks if m.reason == Reason.FAILED_ATTEMPT}
+    handling = {e.source for e in edges if e.target in failed and e.source not in failed
+                and by_id[e.source].kind == StepKind.LLM}
     return {
         "trace_id": trace.id,
         "workflow": summary.workflow,
+        "retry_usd": str(sum((usd for i in failed | handling
+                              if (usd := costs[i].usd) is not None), Decimal(0))),
+        "retry_steps": sorted(failed | handling, key=list(by_id).index),
         "outcome": summary.outcome.value,
         "outcome_step": paths.outcome_step,
         "analyzer_version": analysis_version(config),
@@ -124,8 +130,7 @@ def _record(document: dict[str, Any]) -> AnalysisRecord:
         bloat_usd=Decimal(document["context_bloat_usd"]),
         human_minutes=Decimal(document["human_minutes"]),
         failed_attempts=sum(s["reason"] == "failed_attempt" for s in document["steps"]),
-        retry_usd=_sum(s["cost_usd"] for s in document["steps"]
-                       if s["reason"] == "failed_attempt"),
+        retry_usd=Decimal(document["retry_usd"]),
         human_usd=_sum(s["cost_usd"] for s in document["steps"]
                        if s["kind"] == "human_override"),
         model_calls=sum(1 for s in document["steps"] if s["kind"] == "llm"),
@@ -199,7 +204,8 @@ def waste_report(store: Store, *, config: Config, workflow: str | None = None,
                       for d, n, used, tokens in totals["documents"][:top]],
         "retried_tools": [{"tool": tool, "failed_attempts": n, "usd": str(usd)}
                           for tool, n, usd in totals["retried_tools"][:top]],
-        "retry_tax": _share(totals["by_reason"].get("failed_attempt", Decimal(0)), total),
+        "retry_tax": _share(totals["retry_usd"], total),
+        "retry_usd": str(totals["retry_usd"]),
         "success_rate": _ratio(totals["successes"], traces),
         "first_try_success_rate": _ratio(totals["first_try_successes"], traces),
         "human_minutes": str(totals["human_minutes"]),

@@ -340,17 +340,19 @@ class SQLiteStore:
                     + " AND ".join(conditions) + " AND ")
 
         zero = Decimal(0)
-        sums = dict.fromkeys(("cost", "wasted", "bloat_usd", "human_minutes"), zero)
+        sums = dict.fromkeys(("cost", "wasted", "bloat_usd", "human_minutes", "retry"), zero)
         counts = dict.fromkeys(("traces", "steps", "unpriced", "bloat_tokens", "successes",
                                 "first_try"), 0)
         workflows: dict[str | None, list[Any]] = {}
         per_trace: list[tuple[Decimal, str, str | None, str, Decimal]] = []
         for (trace_id, name, outcome, steps, cost, wasted, unpriced, bloat_tokens, bloat_usd,
-             minutes, failed) in self._query(
+             minutes, failed, retry) in self._query(
                 "SELECT t.id, t.workflow, t.outcome, t.step_count, a.cost, a.wasted, "
                 "a.unpriced_steps, a.bloat_tokens, a.bloat_usd, a.human_minutes, "
-                f"a.failed_attempts FROM analyses a JOIN traces t ON t.key = a.trace_key{where}",
-                params):
+                "a.failed_attempts, a.retry_usd FROM analyses a "
+                f"JOIN traces t ON t.key = a.trace_key{where}", params):
+            if retry != "0":
+                sums["retry"] += Decimal(retry)
             cost, wasted = Decimal(cost), Decimal(wasted)
             sums["cost"] += cost
             sums["wasted"] += wasted
@@ -404,7 +406,7 @@ class SQLiteStore:
                 "context_bloat_tokens": counts["bloat_tokens"],
                 "context_bloat_usd": sums["bloat_usd"],
                 "successes": counts["successes"], "first_try_successes": counts["first_try"],
-                "human_minutes": sums["human_minutes"],
+                "human_minutes": sums["human_minutes"], "retry_usd": sums["retry"],
                 "by_reason": by_reason, "wasted_steps": wasted_steps,
                 "by_tool": by_tool, "by_model": by_model,
                 "by_workflow": [(name, n, cost, wasted) for name, (n, cost, wasted) in
