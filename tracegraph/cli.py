@@ -516,6 +516,85 @@ def _print_waste_table(report: dict[str, Any]) -> None:
                       "counted; price tools and roles in tracegraph.toml)")
 
 
+@report_app.command("economics")
+def report_economics_command(
+    db: Optional[str] = DbOption,
+    workflow: Optional[str] = typer.Option(None, "--workflow", "-w", help="Only this workflow."),
+    by: Optional[list[str]] = typer.Option(None, "--by", help="A trace attribute to segment "
+                                           "by; repeat for several (each alone, and their "
+                                           "combinations). Default: the workflow's "
+                                           "configured segments."),
+    config: Optional[Path] = ConfigOption,
+    format: ReportFormat = typer.Option(ReportFormat.table, "--format", "-f"),
+    output: Optional[Path] = OutputOption,
+) -> None:
+    """What each successful outcome costs, by segment, against the human/BPO baseline.
+
+    Cost per success (failures are paid for), first-try rate, retry tax, human
+    minutes, the long tail, value per dollar, context growth, model mix, routing
+    evidence, and an allocation summary in business language.
+
+    Example: tracegraph report economics --workflow claims-triage --by claim.type --format html -o economics.html
+    """
+    from .services.economics import economics_report
+    settings = _guard(lambda: load_config(config))
+    store = _guard(lambda: open_store(db))
+    try:
+        report = _guard(lambda: economics_report(store, config=settings, workflow=workflow,
+                                                 by=by or ()))
+    finally:
+        store.close()
+    if format == ReportFormat.json:
+        if output is None:
+            _print_json(report)
+        else:
+            _emit(orjson.dumps(report, option=orjson.OPT_INDENT_2).decode(), output)
+    elif format == ReportFormat.md:
+        from .render.economics import economics_markdown
+        _emit(economics_markdown(report), output)
+    elif format == ReportFormat.html:
+        from .render.economics import economics_html
+        _emit(economics_html(report), output)
+    else:
+        _print_economics_table(report)
+
+
+def _print_economics_table(report: dict[str, Any]) -> None:
+    if not report["workflows"]:
+        console.print("no analysed traces" + (f" of {report['workflow']}"
+                                              if report["workflow"] else ""))
+        return
+    if report["allocation"]:
+        console.print("[bold]Allocation[/bold]")
+        for line in report["allocation"]:
+            console.print(f"  [cyan]{line['action']}[/cyan] {_escape(line['text'])}",
+                          highlight=False)
+    for flow in report["workflows"]:
+        baseline = (f"{flow['baseline_label']} {_usd(flow['baseline_usd'], 2)} per "
+                    f"{flow['unit']}" if flow["baseline_usd"] else "no baseline")
+        table = Table(title=f"{flow['workflow'] or '(no workflow)'}: {baseline}",
+                      title_justify="left")
+        for column in ("segment", "traces", "success", "first try", "cost/success",
+                       "95% interval", "retry tax", "p90", "verdict"):
+            table.add_column(column, justify="left" if column in ("segment", "verdict")
+                             else "right", overflow="fold")
+        for seg in flow["segments"]:
+            interval = seg["cost_per_success_interval"]
+            table.add_row(
+                _escape(seg["label"]) + (" [yellow](small)[/yellow]" if seg["small_sample"]
+                                         else ""),
+                f"{seg['traces']:,}", _percent(seg["success_rate"]),
+                _percent(seg["first_try_rate"]),
+                "-" if seg["cost_per_success_usd"] is None else
+                _usd(seg["cost_per_success_usd"]),
+                "-" if interval is None else f"{_usd(interval[0])}-{_usd(interval[1])}",
+                _percent(seg["retry_tax_share"]), _usd(seg["p90_usd"]),
+                _escape(seg["verdict"]))
+        console.print(table)
+        for warning in flow["warnings"]:
+            console.print(f"[yellow]note:[/yellow] {_escape(warning)}", highlight=False)
+
+
 class ExplainFormat(str, Enum):
     table = "table"
     json = "json"

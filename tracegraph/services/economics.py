@@ -53,11 +53,19 @@ def _usd(amount: Decimal) -> str:
     return "0" if amount == 0 else str(amount)
 
 
+_NANO = Decimal("0.000000001")
+
+
+def _per(amount: Decimal, count: int | Decimal) -> str:
+    """A ratio of money (per trace, per success): exact to a nano-dollar, far below a cent."""
+    return _usd((amount / Decimal(count)).quantize(_NANO))
+
+
 def _money(amount: Decimal | None) -> str:
     """For people: whole cents when large enough, else four significant places."""
     if amount is None:
         return "n/a"
-    if abs(amount) >= 1 or amount == 0:
+    if abs(amount) >= 1 or amount == amount.quantize(_CENT):
         return f"${amount.quantize(_CENT):,}"
     return f"${amount:.{max(2, -amount.adjusted() + 3)}f}"
 
@@ -89,7 +97,7 @@ def segment_economics(rows: Sequence[OutcomeRow], key: dict[str, Any],
     human = sum((r.human_usd for r in rows), Decimal(0))
     minutes = sum((r.human_minutes for r in rows), Decimal(0))
     tail_count = max(1, math.ceil(n * TAIL)) if n else 0
-    per_success = total / successes if successes else None
+    per_success = (total / successes).quantize(_NANO) if successes else None
     interval = ratio_interval([r.cost for r in rows], wins)
     baseline = settings.baseline_usd
     cheaper, verdict = _verdict(per_success, interval, baseline, successes, n)
@@ -102,7 +110,7 @@ def segment_economics(rows: Sequence[OutcomeRow], key: dict[str, Any],
         "success_interval": _interval(wilson_interval(successes, n)),
         "first_try_rate": fraction(first_try, n),
         "cost_usd": _usd(total),
-        "cost_per_trace_usd": _usd(total / n) if n else None,
+        "cost_per_trace_usd": _per(total, n) if n else None,
         "cost_per_success_usd": None if per_success is None else _usd(per_success),
         "cost_per_success_interval": None if interval is None else [str(interval[0]),
                                                                     str(interval[1])],
@@ -235,7 +243,7 @@ def _deciles(rows: list[OutcomeRow]) -> list[dict[str, Any]]:
             continue
         spend = sum((r.cost for r in members), Decimal(0))
         found.append({"decile": d + 1, "traces": len(members),
-                      "mean_cost_usd": _usd(spend / len(members)),
+                      "mean_cost_usd": _per(spend, len(members)),
                       "success_rate": fraction(sum(r.outcome == Outcome.SUCCESS
                                                    for r in members), len(members)),
                       "retry_share": fraction(sum((r.retry_usd for r in members),
@@ -259,8 +267,8 @@ def _context_growth(rows: list[OutcomeRow]) -> list[dict[str, Any]]:
                       f"{low}+" if high >= 10**9 else f"{low}-{high}",
                       "traces": len(members), "median_input_tokens": median,
                       "input_tokens_per_turn": None if not low else round(median / low),
-                      "mean_cost_usd": _usd(sum((r.cost for r in members), Decimal(0))
-                                            / len(members))})
+                      "mean_cost_usd": _per(sum((r.cost for r in members), Decimal(0)),
+                                            len(members))})
     return found
 
 
@@ -321,7 +329,8 @@ def _allocation(workflow: dict[str, Any]) -> list[dict[str, Any]]:
 
     ``keep_with_people``: cost per success above the baseline with 95%
     confidence (contrasted, where one exists, with a sibling segment that is
-    cheaper: the same attributes but the last); ``more_compute``: cheaper than
+    cheaper: the same attributes but the last; not said of a segment a
+    narrower part of which is cheaper); ``more_compute``: cheaper than
     the baseline and its dearer traces succeed clearly more often;
     ``keep_on_agent``: the workflow as a whole is cheaper; ``cap``: retries
     take a quarter of a segment's spend, or the costliest 5% of traces half of
@@ -349,7 +358,8 @@ def _allocation(workflow: dict[str, Any]) -> list[dict[str, Any]]:
         retry = Decimal(segment["retry_tax_share"] or 0)
         if segment["traces"] < MIN_SAMPLE and segment["key"]:
             continue  # listed in the segments with their warning, not acted on
-        if baseline is not None and segment["cheaper_than_baseline"] is False:
+        if (baseline is not None and segment["cheaper_than_baseline"] is False
+                and not _has_cheaper_part(segment, segments)):
             sibling = _cheaper_sibling(segment, segments)
             if sibling is not None:
                 attr = list(segment["key"])[-1]
@@ -406,11 +416,23 @@ def _allocation(workflow: dict[str, Any]) -> list[dict[str, Any]]:
             best[route["purpose"]]["routes"].append(route)
     for purpose, chosen in sorted(best.items()):
         saving = sum((Decimal(r["saving_usd"]) for r in chosen["routes"]), Decimal(0))
-        sources = ", ".join(r["from"]["model"] for r in chosen["routes"])
+        routes = chosen["routes"]
+        sources = ", ".join(r["from"]["model"] for r in routes)
+        to = routes[0]["to"]
+        rates = sorted(Decimal(r["from"]["success_rate"]) for r in routes)
+        means = sorted(Decimal(r["from"]["mean_cost_usd"]) for r in routes)
+
+        def span(low: str, high: str) -> str:
+            return low if low == high else f"{low}-{high}"
+
         lines.append({"workflow": name, "segment": {}, "action": "switch_model",
-                      "text": f"{name}: route {purpose} to {chosen['to']['model']} (from "
-                              f"{sources}), saving about {_money(saving)} on this volume; "
-                              + "; ".join(r["evidence"] for r in chosen["routes"]),
+                      "text": f"{name}: route {purpose} to {to['model']} (now also on "
+                              f"{sources}): it succeeded in {_pct(to['success_rate'])} of "
+                              f"{to['traces']:,} traces against "
+                              f"{span(_pct(str(rates[0])), _pct(str(rates[-1])))} on the "
+                              f"others, at {_money(Decimal(to['mean_cost_usd']))} against "
+                              f"{span(_money(means[0]), _money(means[-1]))} per call; saving "
+                              f"about {_money(saving)} on this volume",
                       "figures": {"purpose": purpose, "to": chosen["to"]["model"],
                                   "saving_usd": _usd(saving), "routes": chosen["routes"]}})
     return lines
@@ -433,6 +455,21 @@ def _cheaper_sibling(segment: dict[str, Any], segments: list[dict[str, Any]]
                 and all(other["key"][k] == v for k, v in segment["key"].items() if k != attr)):
             return other
     return None
+
+
+def _has_cheaper_part(segment: dict[str, Any], segments: list[dict[str, Any]]) -> bool:
+    """Does a narrower segment inside this one beat the baseline with confidence?  Then
+    the segment is not sent to people whole: the narrower lines say which part to keep."""
+    for other in segments:
+        if (len(other["key"]) > len(segment["key"]) and other["cheaper_than_baseline"]
+                and other["traces"] >= MIN_SAMPLE
+                and all(other["key"].get(k, _MISSING) == v
+                        for k, v in segment["key"].items())):
+            return True
+    return False
+
+
+_MISSING = object()
 
 
 def _driver(dear: dict[str, Any], cheap: dict[str, Any]) -> str:
