@@ -106,17 +106,11 @@ MIGRATIONS: tuple[str, ...] = (
     # the dollars of carried-but-unused context, human minutes, failed attempts
     # (first-try success is "succeeded with none"), and every retrieved
     # document's use.  Rows written by analyzer version 1 lack them and are
-    # stale anyway (the analyzer version moved with this migration).  The two
-    # covering indexes let the report read wasted steps and documents without
-    # touching the tables: 1.3 s and 0.5 s over a million steps, now 0.07 s.
+    # stale anyway (the analyzer version moved with this migration).
     """
     ALTER TABLE analyses ADD COLUMN bloat_usd TEXT NOT NULL DEFAULT '0';
     ALTER TABLE analyses ADD COLUMN human_minutes TEXT NOT NULL DEFAULT '0';
     ALTER TABLE analyses ADD COLUMN failed_attempts INTEGER NOT NULL DEFAULT 0;
-    ALTER TABLE analyses ADD COLUMN retry_usd TEXT NOT NULL DEFAULT '0';
-    ALTER TABLE analyses ADD COLUMN human_usd TEXT NOT NULL DEFAULT '0';
-    ALTER TABLE analyses ADD COLUMN model_calls INTEGER NOT NULL DEFAULT 0;
-    ALTER TABLE step_analysis ADD COLUMN purpose TEXT;
     CREATE TABLE document_use (
         trace_key   INTEGER NOT NULL,
         step_id     TEXT NOT NULL,
@@ -125,6 +119,22 @@ MIGRATIONS: tuple[str, ...] = (
         tokens      INTEGER,
         PRIMARY KEY (trace_key, step_id, document_id)
     ) WITHOUT ROWID;
+    CREATE INDEX document_use_document ON document_use(document_id);
+    """,
+    # 4: economics, and a faster waste report.  The cost of failed attempts
+    # and of the model turns that handled them (the retry tax), of human
+    # overrides, the number of model calls (context growth by turns), and each
+    # model call's purpose (its span name: routing evidence compares models
+    # per purpose).  Two covering indexes let the report read wasted steps and
+    # documents without touching the tables (1.3 s and 0.5 s over a million
+    # steps, now 0.07 s).  Analyses from before lack the new figures and are
+    # stale anyway (the analyzer version moved with this migration).
+    """
+    ALTER TABLE analyses ADD COLUMN retry_usd TEXT NOT NULL DEFAULT '0';
+    ALTER TABLE analyses ADD COLUMN human_usd TEXT NOT NULL DEFAULT '0';
+    ALTER TABLE analyses ADD COLUMN model_calls INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE step_analysis ADD COLUMN purpose TEXT;
+    DROP INDEX document_use_document;
     CREATE INDEX document_use_document ON document_use(document_id, used, tokens);
     CREATE INDEX step_analysis_wasted ON step_analysis(reason, cost)
         WHERE reason IS NOT NULL;
