@@ -16,6 +16,7 @@ from decimal import Decimal
 from typing import Any, Iterable, Sequence
 
 from ..analyze.cost import input_token_rate, trace_cost
+from ..analyze.stats import fraction, nearest_rank
 from ..analyze.flow import data_flow
 from ..analyze.paths import ContextBloat, Reason, Role, analyze_paths, context_bloat
 from ..config import Config
@@ -190,7 +191,7 @@ def waste_report(store: Store, *, config: Config, workflow: str | None = None,
         "analyzer_version": analysis_version(config),
         "traces": traces, "steps": totals["steps"],
         "total_usd": str(total), "wasted_usd": str(totals["wasted_usd"]),
-        "wasted_share": _share(totals["wasted_usd"], total),
+        "wasted_share": fraction(totals["wasted_usd"], total),
         "unpriced_steps": totals["unpriced_steps"],
         "by_reason": money(totals["by_reason"], keep_zero=True),
         "wasted_steps": dict(sorted(totals["wasted_steps"].items())),
@@ -204,10 +205,10 @@ def waste_report(store: Store, *, config: Config, workflow: str | None = None,
                       for d, n, used, tokens in totals["documents"][:top]],
         "retried_tools": [{"tool": tool, "failed_attempts": n, "usd": str(usd)}
                           for tool, n, usd in totals["retried_tools"][:top]],
-        "retry_tax": _share(totals["retry_usd"], total),
+        "retry_tax": fraction(totals["retry_usd"], total),
         "retry_usd": str(totals["retry_usd"]),
-        "success_rate": _ratio(totals["successes"], traces),
-        "first_try_success_rate": _ratio(totals["first_try_successes"], traces),
+        "success_rate": fraction(totals["successes"], traces),
+        "first_try_success_rate": fraction(totals["first_try_successes"], traces),
         "human_minutes": str(totals["human_minutes"]),
         "context_bloat_tokens": totals["context_bloat_tokens"],
         "context_bloat_usd": str(totals["context_bloat_usd"]),
@@ -253,19 +254,11 @@ def cost_distribution(costs: Sequence[Decimal], *, bins: int = 20,
     for i in range(points):
         share = Decimal(i) / (points - 1)
         k = min(n, math.ceil(share * n))
-        pareto.append([str(share.quantize(_SIX)), _share(cumulative[k], total) or "0"])
-    return {"p50": str(_rank(costs, 0.50)), "p90": str(_rank(costs, 0.90)),
-            "p99": str(_rank(costs, 0.99)), "max": str(high),
-            "tail_share": _share(sum(descending[:tail_count], Decimal(0)), total),
+        pareto.append([str(share.quantize(_SIX)), fraction(cumulative[k], total) or "0"])
+    return {"p50": str(nearest_rank(costs, 0.50)), "p90": str(nearest_rank(costs, 0.90)),
+            "p99": str(nearest_rank(costs, 0.99)), "max": str(high),
+            "tail_share": fraction(sum(descending[:tail_count], Decimal(0)), total),
             "histogram": histogram, "pareto": pareto}
-
-
-def _rank(ordered: Sequence[Decimal], q: float) -> Decimal:
-    return ordered[max(0, math.ceil(q * len(ordered)) - 1)]
-
-
-def _ratio(part: int, whole: int) -> str | None:
-    return None if whole == 0 else str((Decimal(part) / whole).quantize(_SIX))
 
 
 def _ns(moment: datetime | None) -> int | None:
@@ -279,11 +272,6 @@ def _ns(moment: datetime | None) -> int | None:
 def _sum(amounts: Iterable[str | None]) -> Decimal:
     """The exact sum of decimal strings, unpriced (None) left out."""
     return sum((Decimal(a) for a in amounts if a is not None), Decimal(0))
-
-
-def _share(part: Decimal, whole: Decimal) -> str | None:
-    """``part`` as a fraction of ``whole`` (6 places), or None when nothing was spent."""
-    return None if whole == 0 else str((part / whole).quantize(_SIX))
 
 
 _SIX = Decimal("0.000001")
