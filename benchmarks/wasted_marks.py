@@ -1,14 +1,23 @@
 """How often the path analyzer's wasted marks agree with a careful human auditor.
 
-Imports the hand-labelled evaluation set (``evaluation/``: native, OTLP, Langfuse
-and LangSmith traces) into a temporary SQLite store with the project's own
-import service, analyzes every trace with ``analyze_trace``, and compares each
-step's mark with its label in ``evaluation/labels.json``.  It prints:
+Imports a hand-labelled evaluation set (native, OTLP, Langfuse and LangSmith
+traces) into a temporary SQLite store with the project's own import service,
+analyzes every trace with ``analyze_trace``, and compares each step's mark with
+its label in the set's ``labels.json``.  There are two sets:
+
+* ``dev`` (``evaluation/``): the set the analyzer's rules were revised on, so its
+  figures flatter them;
+* ``holdout`` (``evaluation/holdout/``): traces the rules were not shaped on, labelled
+  before the analyzer was run on them.  Its figures are reported, never tuned to.
+
+Each set is imported from its own four format folders only, into its own store, and
+priced with its own ``tracegraph.toml``: the dev run never sees a held-out trace.
+It prints:
 
 * precision and recall of the *wasted* marks (a step counts as wasted whatever
   its reason), and the dollars each side calls wasted;
 * precision and recall per reason (the reason must match);
-* the same overall figures per source format;
+* the same overall figures per source format (and per set, with ``--set all``);
 * a confusion matrix (label by row, analyzer's mark by column);
 * per document: precision and recall of "retrieved but never used";
 * every disagreement, with the analyzer's evidence and the labeller's note.
@@ -18,8 +27,9 @@ a disagreement is a finding to read, not a label to change.  An imported step
 without a label, or a label for a step that was not imported, stops the run
 with exit status 2: precision over a partly labelled set would mean nothing.
 
-    python benchmarks/wasted_marks.py            # tables
-    python benchmarks/wasted_marks.py --json     # one JSON document
+    python benchmarks/wasted_marks.py                  # tables, development set
+    python benchmarks/wasted_marks.py --set holdout    # the held-out set
+    python benchmarks/wasted_marks.py --set all --json # both, as one JSON document
 """
 
 from __future__ import annotations
@@ -41,6 +51,11 @@ from tracegraph.store import SQLiteStore
 
 ROOT = Path(__file__).resolve().parents[1]
 EVALUATION = ROOT / "evaluation"
+HOLDOUT = EVALUATION / "holdout"
+SETS: dict[str, tuple[Path, ...]] = {"dev": (EVALUATION,), "holdout": (HOLDOUT,),
+                                     "all": (EVALUATION, HOLDOUT)}
+"""The folders each ``--set`` scores.  ``holdout/`` sits beside the dev format folders,
+not inside them, so importing ``evaluation/native`` (recursively) never reaches it."""
 FORMAT_FOLDERS = ("native", "otlp", "langfuse", "langsmith")
 REASONS = ("failed_attempt", "redundant_call", "unused_retrieval", "dead_end", "loop",
            "overridden")
@@ -65,6 +80,7 @@ class Compared:
     evidence: str
     note: str | None
     cost_usd: Decimal | None
+    set_name: str = "dev"
 
 
 def _mark(step: dict[str, Any]) -> str:
@@ -100,6 +116,11 @@ def load_labels(path: Path) -> tuple[dict[str, dict[str, str]], dict[str, Any], 
 
 
 def _import(store: SQLiteStore, evaluation: Path) -> None:
+    """The set's four format folders and nothing else beside them.
+
+    Not ``evaluation`` itself: import would recurse into ``evaluation/holdout/`` and
+    score held-out traces as development ones (and the other way round).
+    """
     folders = [evaluation / f for f in FORMAT_FOLDERS if (evaluation / f).is_dir()]
     if not folders:
         raise EvaluationError(f"{evaluation}: no trace folders ({', '.join(FORMAT_FOLDERS)})")
@@ -129,9 +150,19 @@ def _check_coverage(labels: dict[str, dict[str, str]],
                               + "\n  ".join(problems))
 
 
+def _set_of(folder: Path) -> str:
+    """``holdout`` for the held-out folder, ``dev`` for anything else (a copy, a test's)."""
+    return "holdout" if folder.resolve() == HOLDOUT.resolve() else "dev"
+
+
 def compare(evaluation: Path = EVALUATION, labels_path: Path | None = None,
             config_path: Path | None = None) -> tuple[list[Compared], list[dict[str, Any]]]:
-    """Import, analyze and pair every step's label with its mark (and every document's)."""
+    """Import, analyze and pair every step's label with its mark (and every document's).
+
+    One set per call, in a store of its own, so the sets' trace ids and prices cannot
+    leak into each other.
+    """
+    name = _set_of(evaluation)
     labels, notes, doc_labels = load_labels(labels_path or evaluation / "labels.json")
     toml = config_path or evaluation / "tracegraph.toml"
     config = load_config(toml) if toml.exists() else load_config(None)
@@ -156,17 +187,42 @@ def compare(evaluation: Path = EVALUATION, labels_path: Path | None = None,
                         label=labels[trace_id][step["id"]], mark=_mark(step),
                         evidence=step["evidence"],
                         note=notes.get(trace_id, {}).get(step["id"]),
-                        cost_usd=None if step["cost_usd"] is None else Decimal(step["cost_usd"])))
+                        cost_usd=None if step["cost_usd"] is None else Decimal(step["cost_usd"]),
+                        set_name=name))
                 expected = doc_labels.get(trace_id, {})
                 for doc in analysis["documents"]:
                     used = expected.get(doc["step_id"], {}).get(doc["id"])
                     if used is not None:
-                        documents.append({"trace_id": trace_id, "source_format": source,
+                        documents.append({"trace_id": trace_id, "set": name,
+                                          "source_format": source,
                                           "step_id": doc["step_id"], "document_id": doc["id"],
                                           "label_used": used, "analyzer_used": doc["used"],
                                           "evidence": doc["evidence"]})
         finally:
             store.close()
+    return steps, documents
+
+
+def compare_sets(folders: tuple[Path, ...], labels_path: Path | None = None
+                 ) -> tuple[list[Compared], list[dict[str, Any]]]:
+    """``compare`` over each folder in turn; a trace id in two sets is refused.
+
+    The same trace scored twice would count its steps twice, and would mean a
+    held-out trace is also a development one.
+    """
+    if labels_path is not None and len(folders) != 1:
+        raise EvaluationError("--labels names the labels of one set; use --set dev or holdout")
+    steps: list[Compared] = []
+    documents: list[dict[str, Any]] = []
+    seen: dict[str, str] = {}
+    for folder in folders:
+        more_steps, more_documents = compare(folder, labels_path)
+        for trace_id in sorted({s.trace_id for s in more_steps}):
+            if trace_id in seen:
+                raise EvaluationError(f"trace {trace_id} is in both {seen[trace_id]} and {folder}")
+            seen[trace_id] = str(folder)
+        steps += more_steps
+        documents += more_documents
     return steps, documents
 
 
@@ -183,8 +239,13 @@ def _dollars(steps: list[Compared], pick: str) -> str:
     return str(total)
 
 
-def summarize(steps: list[Compared], documents: list[dict[str, Any]]) -> dict[str, Any]:
-    """Every figure the script reports, as one JSON-ready document."""
+def summarize(steps: list[Compared], documents: list[dict[str, Any]],
+              which: str = "dev") -> dict[str, Any]:
+    """Every figure the script reports, as one JSON-ready document.
+
+    ``per_set`` repeats the overall figures for each set scored, so ``--set all``
+    still shows the held-out figures apart from the development ones.
+    """
     per_reason = {}
     for reason in REASONS:
         wanted = f"wasted:{reason}"
@@ -208,7 +269,19 @@ def summarize(steps: list[Compared], documents: list[dict[str, Any]]) -> dict[st
     doc_tp = sum(1 for d in documents if not d["label_used"] and not d["analyzer_used"])
     doc_fp = sum(1 for d in documents if d["label_used"] and not d["analyzer_used"])
     doc_fn = sum(1 for d in documents if not d["label_used"] and d["analyzer_used"])
+    per_set = {}
+    for name in ("dev", "holdout"):
+        picked = [s for s in steps if s.set_name == name]
+        if picked:
+            per_set[name] = {**_wasted_scores(picked),
+                             "traces": len({s.trace_id for s in picked}),
+                             "steps": len(picked),
+                             "labelled_wasted": sum(1 for s in picked
+                                                    if s.label.startswith("wasted")),
+                             "exact_agreement": _ratio(sum(1 for s in picked
+                                                           if s.label == s.mark), len(picked))}
     return {
+        "set": which,
         "traces": len({s.trace_id for s in steps}),
         "steps": len(steps),
         "labelled_wasted": sum(1 for s in steps if s.label.startswith("wasted")),
@@ -218,11 +291,13 @@ def summarize(steps: list[Compared], documents: list[dict[str, Any]]) -> dict[st
         "wasted_usd": {"labelled": _dollars(steps, "label"), "marked": _dollars(steps, "mark")},
         "per_reason": per_reason,
         "per_format": per_format,
+        "per_set": per_set,
         "confusion": confusion,
         "documents": {"unused": _scores(doc_tp, doc_fp, doc_fn), "labelled": len(documents),
                       "disagreements": [d for d in documents
                                         if d["label_used"] != d["analyzer_used"]]},
-        "disagreements": [{"trace_id": s.trace_id, "source_format": s.source_format,
+        "disagreements": [{"trace_id": s.trace_id, "set": s.set_name,
+                           "source_format": s.source_format,
                            "step_id": s.step_id, "kind": s.kind, "name": s.name,
                            "label": s.label, "mark": s.mark, "evidence": s.evidence,
                            "note": s.note}
@@ -241,7 +316,8 @@ def _short(name: str, width: int) -> str:
 def render(summary: dict[str, Any]) -> str:
     """The tables, for a person reading a terminal."""
     w = summary["wasted"]
-    out = [f"{summary['traces']} traces, {summary['steps']} steps; "
+    out = [f"{summary.get('set', 'dev')} set: {summary['traces']} traces, "
+           f"{summary['steps']} steps; "
            f"{summary['labelled_wasted']} labelled wasted, {summary['marked_wasted']} marked "
            f"wasted; exact agreement {_pct(summary['exact_agreement']).strip()}",
            "",
@@ -262,6 +338,14 @@ def render(summary: dict[str, Any]) -> str:
         out.append(f"  {source:10} {f['traces']:>6} {f['steps']:>6} {f['labelled_wasted']:>6} "
                    f"{_pct(f['precision']):>10} {_pct(f['recall']):>8} "
                    f"{_pct(f['exact_agreement']):>8}")
+    if len(summary.get("per_set", {})) > 1:
+        out += ["", "per set (wasted, any reason)",
+                f"  {'set':10} {'traces':>6} {'steps':>6} {'wasted':>6} {'precision':>10} "
+                f"{'recall':>8} {'exact':>8}"]
+        for name, f in summary["per_set"].items():
+            out.append(f"  {name:10} {f['traces']:>6} {f['steps']:>6} {f['labelled_wasted']:>6} "
+                       f"{_pct(f['precision']):>10} {_pct(f['recall']):>8} "
+                       f"{_pct(f['exact_agreement']):>8}")
     short = {c: c.replace("wasted:", "").replace("_", " ")[:9] for c in CLASSES}
     out += ["", "confusion (rows: label, columns: analyzer)",
             "  " + " " * 18 + "".join(f"{short[c]:>10}" for c in CLASSES)]
@@ -290,17 +374,25 @@ def render(summary: dict[str, Any]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--json", action="store_true", help="print one JSON document")
-    parser.add_argument("--evaluation", type=Path, default=EVALUATION,
-                        help="the evaluation folder (default: evaluation/)")
+    parser.add_argument("--set", dest="which", choices=tuple(SETS), default="dev",
+                        help="dev: evaluation/ (the rules were revised on it, the default); "
+                             "holdout: evaluation/holdout/ (not tuned to); all: both")
+    parser.add_argument("--evaluation", type=Path, default=None,
+                        help="score this folder instead of the set's own (one set only)")
     parser.add_argument("--labels", type=Path, default=None,
-                        help="labels file (default: <evaluation>/labels.json)")
+                        help="labels file (default: <evaluation>/labels.json; one set only)")
     args = parser.parse_args(argv)
+    folders = SETS[args.which]
+    if args.evaluation is not None:
+        if len(folders) != 1:
+            parser.error("--evaluation replaces the folder of one set: use --set dev or holdout")
+        folders = (args.evaluation,)
     try:
-        steps, documents = compare(args.evaluation, args.labels)
+        steps, documents = compare_sets(folders, args.labels)
     except EvaluationError as exc:
         print(f"wasted_marks: {exc}", file=sys.stderr)
         return 2
-    summary = summarize(steps, documents)
+    summary = summarize(steps, documents, args.which)
     print(json.dumps(summary, indent=2) if args.json else render(summary))
     return 0
 
