@@ -11,7 +11,8 @@ import math
 from decimal import Decimal
 from typing import Sequence
 
-__all__ = ["nearest_rank", "wilson_interval", "ratio_interval", "fraction", "Z95"]
+__all__ = ["nearest_rank", "wilson_interval", "ratio_interval", "ratio_interval_of_sums",
+           "fraction", "Z95"]
 
 Z95 = 1.959964
 """The two-sided 95% normal quantile."""
@@ -48,22 +49,30 @@ def ratio_interval(costs: Sequence[Decimal], successes: Sequence[bool],
                    z: float = Z95) -> tuple[Decimal, Decimal] | None:
     """95% interval of cost per success, Σcost / Σsuccess, by the delta method.
 
-    The ratio estimator's variance is ``(s_c² - 2R s_cy + R² s_y²) / (n ȳ²)``
-    with ``c`` the trace costs, ``y`` the success indicators and ``R`` the
-    ratio.  ``None`` with fewer than two traces or no success at all, where
-    there is nothing to estimate.
+    See :func:`ratio_interval_of_sums`, which takes the sums instead (so that
+    segments can be built up from smaller ones).
     """
-    n = len(costs)
-    wins = sum(successes)
+    c = [float(x) for x in costs]
+    return ratio_interval_of_sums(len(c), sum(c), sum(x * x for x in c), sum(successes),
+                                  sum(x for x, s in zip(c, successes) if s), z)
+
+
+def ratio_interval_of_sums(n: int, sum_c: float, sum_c2: float, wins: int, sum_cy: float,
+                           z: float = Z95) -> tuple[Decimal, Decimal] | None:
+    """The delta-method interval of Σc / Σy from the sums of c, c², y and c·y.
+
+    The ratio estimator's variance is ``(s_c² - 2R s_cy + R² s_y²) / (n ȳ²)``
+    with ``c`` the trace costs, ``y`` the success indicators (so y² = y) and
+    ``R`` the ratio.  ``None`` with fewer than two traces or no success at
+    all, where there is nothing to estimate.
+    """
     if n < 2 or wins == 0:
         return None
-    c = [float(x) for x in costs]
-    y = [1.0 if s else 0.0 for s in successes]
-    mean_c, mean_y = sum(c) / n, wins / n
+    mean_c, mean_y = sum_c / n, wins / n
     ratio = mean_c / mean_y
-    var_c = sum((x - mean_c) ** 2 for x in c) / (n - 1)
-    var_y = sum((v - mean_y) ** 2 for v in y) / (n - 1)
-    cov = sum((x - mean_c) * (v - mean_y) for x, v in zip(c, y)) / (n - 1)
+    var_c = (sum_c2 - n * mean_c * mean_c) / (n - 1)
+    var_y = (wins - n * mean_y * mean_y) / (n - 1)
+    cov = (sum_cy - n * mean_c * mean_y) / (n - 1)
     variance = max(0.0, (var_c - 2 * ratio * cov + ratio * ratio * var_y) / (n * mean_y ** 2))
     half = z * math.sqrt(variance)
     low = Decimal(repr(max(0.0, ratio - half))).quantize(_TENTH_CENT)

@@ -30,13 +30,13 @@ from typing import Any, Iterable, Sequence
 
 import orjson
 
-from ..analyze.stats import fraction, nearest_rank, ratio_interval, wilson_interval
+from ..analyze.stats import fraction, ratio_interval_of_sums, wilson_interval
 from ..config import Config, WorkflowConfig
 from ..model import Outcome
 from ..store import OutcomeRow, Store
 from .analysis import analysis_version, analyze_stale
 
-__all__ = ["economics_report", "segment_economics", "MIN_SAMPLE", "MIN_ROUTING_TRACES"]
+__all__ = ["economics_report", "segment_economics", "Cell", "MIN_SAMPLE", "MIN_ROUTING_TRACES"]
 
 MIN_SAMPLE = 30
 """Below this many traces a segment's figures carry a small-sample warning."""
@@ -84,41 +84,90 @@ def _text(value: Any) -> str:
     return str(value)
 
 
-def segment_economics(rows: Sequence[OutcomeRow], key: dict[str, Any],
-                      settings: WorkflowConfig) -> dict[str, Any]:
-    """Every figure of one segment, exact where it is money."""
-    n = len(rows)
-    wins = [r.outcome == Outcome.SUCCESS for r in rows]
-    successes = sum(wins)
-    first_try = sum(1 for r, w in zip(rows, wins) if w and r.failed_attempts == 0)
-    costs = sorted(r.cost for r in rows)
-    total = sum(costs, Decimal(0))
-    retry = sum((r.retry_usd for r in rows), Decimal(0))
-    human = sum((r.human_usd for r in rows), Decimal(0))
-    minutes = sum((r.human_minutes for r in rows), Decimal(0))
+class Cell:
+    """The additive summary of a set of traces of one workflow.
+
+    Segments are unions of the finest cells (one per combination of every
+    segment attribute), so each trace is read once and every coarser segment
+    is built by adding cells: exact sums (Decimal) and float sums for the
+    interval.  ``ranks`` are the traces' positions in the workflow's traces
+    sorted by cost, so percentiles and the costliest tail need no re-sorting.
+    """
+
+    __slots__ = ("n", "successes", "first_try", "cost", "retry", "human", "minutes",
+                 "unpriced", "sum_c", "sum_c2", "sum_cy", "ranks")
+
+    def __init__(self) -> None:
+        self.n = self.successes = self.first_try = self.unpriced = 0
+        self.cost = self.retry = self.human = self.minutes = Decimal(0)
+        self.sum_c = self.sum_c2 = self.sum_cy = 0.0
+        self.ranks: list[int] = []
+
+    def add(self, rank: int, row: OutcomeRow) -> None:
+        won = row.outcome == Outcome.SUCCESS
+        c = float(row.cost)
+        self.n += 1
+        self.successes += won
+        self.first_try += won and row.failed_attempts == 0
+        self.unpriced += row.unpriced_steps
+        self.cost += row.cost
+        if row.retry_usd:
+            self.retry += row.retry_usd
+        if row.human_usd:
+            self.human += row.human_usd
+        if row.human_minutes:
+            self.minutes += row.human_minutes
+        self.sum_c += c
+        self.sum_c2 += c * c
+        self.sum_cy += c if won else 0.0
+        self.ranks.append(rank)
+
+    def absorb(self, other: "Cell") -> None:
+        for name in ("n", "successes", "first_try", "unpriced", "cost", "retry", "human",
+                     "minutes", "sum_c", "sum_c2", "sum_cy"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.ranks.extend(other.ranks)
+
+
+def segment_economics(cell: Cell, key: dict[str, Any], settings: WorkflowConfig,
+                      ordered: Sequence[OutcomeRow]) -> dict[str, Any]:
+    """Every figure of one segment, exact where it is money.
+
+    ``ordered`` is the workflow's traces sorted by cost; ``cell.ranks`` index it.
+    """
+    n, successes, total = cell.n, cell.successes, cell.cost
+    ranks = sorted(cell.ranks)  # runs of sorted cells: Timsort merges them in linear time
+
+    def quantile(q: float) -> Decimal:  # nearest rank, as analyze.stats.nearest_rank
+        return ordered[ranks[max(0, math.ceil(q * n) - 1)]].cost if n else Decimal(0)
+
     tail_count = max(1, math.ceil(n * TAIL)) if n else 0
+    tail = sum((ordered[r].cost for r in ranks[n - tail_count:]), Decimal(0))
     per_success = (total / successes).quantize(_NANO) if successes else None
-    interval = ratio_interval([r.cost for r in rows], wins)
+    interval = ratio_interval_of_sums(n, cell.sum_c, cell.sum_c2, successes, cell.sum_cy)
     baseline = settings.baseline_usd
     cheaper, verdict = _verdict(per_success, interval, baseline, successes, n)
     value = settings.value_usd
-    by_cost = sorted(zip(rows, wins), key=lambda rw: rw[0].cost)
     half = n // 2
+
+    def wins(part: list[int]) -> int:
+        return sum(1 for r in part if ordered[r].outcome is Outcome.SUCCESS)
+
     return {
         "key": key, "label": _label(key), "traces": n, "successes": successes,
         "success_rate": fraction(successes, n),
         "success_interval": _interval(wilson_interval(successes, n)),
-        "first_try_rate": fraction(first_try, n),
+        "first_try_rate": fraction(cell.first_try, n),
         "cost_usd": _usd(total),
         "cost_per_trace_usd": _per(total, n) if n else None,
         "cost_per_success_usd": None if per_success is None else _usd(per_success),
         "cost_per_success_interval": None if interval is None else [str(interval[0]),
                                                                     str(interval[1])],
-        "retry_usd": _usd(retry), "retry_tax_share": fraction(retry, total),
-        "human_minutes": _usd(minutes), "human_usd": _usd(human),
-        "p50_usd": _usd(nearest_rank(costs, 0.5)), "p90_usd": _usd(nearest_rank(costs, 0.9)),
-        "p99_usd": _usd(nearest_rank(costs, 0.99)),
-        "tail_share": fraction(sum(costs[n - tail_count:], Decimal(0)), total) if n else None,
+        "retry_usd": _usd(cell.retry), "retry_tax_share": fraction(cell.retry, total),
+        "human_minutes": _usd(cell.minutes), "human_usd": _usd(cell.human),
+        "p50_usd": _usd(quantile(0.5)), "p90_usd": _usd(quantile(0.9)),
+        "p99_usd": _usd(quantile(0.99)),
+        "tail_share": fraction(tail, total) if n else None,
         "value_usd": None if value is None else _usd(value * successes),
         "value_per_dollar": None if value is None or not total else
         str((value * successes / total).quantize(Decimal("0.01"))),
@@ -127,11 +176,10 @@ def segment_economics(rows: Sequence[OutcomeRow], key: dict[str, Any],
         "break_even_success_rate": None if baseline is None or not baseline or not n else
         str((total / n / baseline).quantize(Decimal("0.000001"))),
         "cheaper_than_baseline": cheaper, "verdict": verdict,
-        "success_by_spend": {
-            "cheaper_half": fraction(sum(w for _, w in by_cost[:half]), half),
-            "dearer_half": fraction(sum(w for _, w in by_cost[half:]), n - half)},
+        "success_by_spend": {"cheaper_half": fraction(wins(ranks[:half]), half),
+                             "dearer_half": fraction(wins(ranks[half:]), n - half)},
         "small_sample": n < MIN_SAMPLE,
-        "unpriced_steps": sum(r.unpriced_steps for r in rows),
+        "unpriced_steps": cell.unpriced,
     }
 
 
@@ -170,14 +218,13 @@ def _segmentations(attributes: Sequence[str]) -> list[tuple[str, ...]]:
     return found
 
 
-def _group(rows: Iterable[OutcomeRow], attributes: tuple[str, ...]) -> dict[bytes, tuple[
-        dict[str, Any], list[OutcomeRow]]]:
-    groups: dict[bytes, tuple[dict[str, Any], list[OutcomeRow]]] = {}
-    for row in rows:
-        key = {a: row.attributes.get(a) for a in attributes}
-        groups.setdefault(orjson.dumps(key, option=orjson.OPT_SORT_KEYS),
-                          (key, []))[1].append(row)
-    return groups
+def _hashable(value: Any) -> Any:
+    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS) if isinstance(
+        value, (dict, list)) else value
+
+
+def _sort_key(key: dict[str, Any]) -> bytes:
+    return orjson.dumps(key, option=orjson.OPT_SORT_KEYS)
 
 
 def economics_report(store: Store, *, config: Config, workflow: str | None = None,
@@ -203,12 +250,29 @@ def economics_report(store: Store, *, config: Config, workflow: str | None = Non
 
 def _workflow(name: str | None, rows: list[OutcomeRow], settings: WorkflowConfig,
               attributes: Sequence[str], calls: list[tuple[Any, ...]]) -> dict[str, Any]:
-    overall = segment_economics(rows, {}, settings)
+    rows = sorted(rows, key=lambda r: r.cost)
+    attributes = tuple(dict.fromkeys(attributes))
+    cells: dict[tuple[Any, ...], tuple[dict[str, Any], Cell]] = {}
+    overall_cell = Cell()
+    for rank, row in enumerate(rows):
+        values = tuple(row.attributes.get(a) for a in attributes)
+        marker = tuple(_hashable(v) for v in values)
+        if marker not in cells:
+            cells[marker] = (dict(zip(attributes, values)), Cell())
+        cells[marker][1].add(rank, row)
+        overall_cell.add(rank, row)
+    overall = segment_economics(overall_cell, {}, settings, rows)
     segments = [overall]
     for attrs in _segmentations(attributes):
-        groups = _group(rows, attrs)
-        segments.extend(segment_economics(members, key, settings)
-                        for _, (key, members) in sorted(groups.items()))
+        merged: dict[tuple[Any, ...], tuple[dict[str, Any], Cell]] = {}
+        for marker, (found, part) in cells.items():
+            projected = tuple(m for a, m in zip(attributes, marker) if a in attrs)
+            if projected not in merged:
+                merged[projected] = ({a: found[a] for a in attrs}, Cell())
+            merged[projected][1].absorb(part)
+        segments.extend(segment_economics(cell, key, settings, rows)
+                        for key, cell in sorted(merged.values(),
+                                                key=lambda kc: _sort_key(kc[0])))
     warnings = []
     if settings.baseline_usd is None:
         warnings.append(f"no baseline for {name or 'traces without a workflow'}: set "

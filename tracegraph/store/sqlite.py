@@ -449,10 +449,10 @@ class SQLiteStore:
                 "a.retry_usd, a.human_usd, a.human_minutes, a.failed_attempts, "
                 "a.model_calls, a.unpriced_steps FROM analyses a "
                 f"JOIN traces t ON t.key = a.trace_key{where} ORDER BY t.key", params):
-            yield OutcomeRow(trace_id=row[0], workflow=row[1], outcome=Outcome(row[2]),
+            yield OutcomeRow(trace_id=row[0], workflow=row[1], outcome=_OUTCOMES[row[2]],
                              attributes=orjson.loads(row[3]), input_tokens=row[4],
-                             cost=Decimal(row[5]), retry_usd=Decimal(row[6]),
-                             human_usd=Decimal(row[7]), human_minutes=Decimal(row[8]),
+                             cost=_decimal(row[5]), retry_usd=_decimal(row[6]),
+                             human_usd=_decimal(row[7]), human_minutes=_decimal(row[8]),
                              failed_attempts=row[9], model_calls=row[10], unpriced_steps=row[11])
 
     def model_calls(self, *, workflow: str | None = None) -> list[tuple[Any, ...]]:
@@ -484,6 +484,15 @@ class SQLiteStore:
                 "(SELECT key FROM traces)"):
             problems.append(f"steps of trace key {trace_id} without a trace row")
         return problems
+
+
+_OUTCOMES = {o.value: o for o in Outcome}
+_ZERO = Decimal(0)
+
+
+def _decimal(text: str) -> Decimal:
+    """Most stored amounts of a kind are zero: one shared Decimal for them."""
+    return _ZERO if text == "0" else Decimal(text)
 
 
 def _statements(script: str) -> Iterator[str]:
