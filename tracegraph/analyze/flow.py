@@ -26,7 +26,7 @@ import orjson
 
 from ..model import Edge, EdgeType, Step, StepKind, Trace, time_order
 
-__all__ = ["data_flow", "values_of", "text_of", "emitted"]
+__all__ = ["data_flow", "values_of", "text_of", "emitted", "model_names"]
 
 # Values distinctive enough that finding one downstream is evidence of use:
 # identifiers with a digit (CLM-88412, P-5521, call_7Qd1), numbers of 100 or
@@ -92,6 +92,23 @@ def emitted(step: Step) -> Any:
     return [p for p in parts if p is not None]
 
 
+def model_names(trace: Trace) -> frozenset[str]:
+    """The trace's model names in every spelling a source writes them.
+
+    A model name in an output (LangSmith keeps ``llm_output.model_name``)
+    says which model ran, not whose information was used: left out of the
+    value index, it would link every turn to every earlier turn of its model.
+    """
+    names: set[str] = set()
+    for step in trace.steps:
+        if step.model:
+            names.update(values_of(step.model))
+            names.update(values_of(step.model.rsplit("/", 1)[-1]))
+            if step.provider:
+                names.update(values_of(f"{step.provider}/{step.model}"))
+    return frozenset(names)
+
+
 def data_flow(trace: Trace) -> Iterator[Edge]:
     """Every READ and USES edge of a trace, each with its evidence, in a stable order.
 
@@ -103,6 +120,7 @@ def data_flow(trace: Trace) -> Iterator[Edge]:
     position = {s.id: i for i, s in enumerate(ordered)}
     ids = set(position)
     seen: set[tuple[str, str, EdgeType]] = set()
+    plumbing = model_names(trace)
 
     def edge(source: str, target: str, kind: EdgeType, evidence: str) -> Iterator[Edge]:
         key = (source, target, kind)
@@ -149,7 +167,7 @@ def data_flow(trace: Trace) -> Iterator[Edge]:
                                     f"tool result {value} of {producer} in the input of "
                                     f"{step.id}")
         shared: dict[str, list[str]] = {}
-        for value in values_of(emitted(step)):
+        for value in values_of(emitted(step)) - plumbing:
             for producer in producers_of.get(value, ()):
                 shared.setdefault(producer, []).append(value)
         for producer in sorted(shared, key=lambda p: -position[p]):  # nearest first
@@ -158,7 +176,7 @@ def data_flow(trace: Trace) -> Iterator[Edge]:
             more = f" (+{len(values) - 3} more)" if len(values) > 3 else ""
             yield from edge(step.id, producer, EdgeType.USES,
                             f"value {sample}{more} from {producer} reused in {step.id}")
-        for value in values_of(_produced(step)):
+        for value in values_of(_produced(step)) - plumbing:
             producers_of.setdefault(value, []).append(step.id)
         if step.tool_call_id:
             calls_by_id[step.tool_call_id] = step.id

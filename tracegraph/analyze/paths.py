@@ -30,7 +30,7 @@ from typing import Any, Iterable
 import msgspec
 
 from ..model import GROUPING_KINDS, Edge, EdgeType, Status, Step, StepKind, Trace, time_order
-from .flow import emitted, text_of, values_of
+from .flow import emitted, model_names, text_of, values_of
 
 __all__ = ["Role", "Reason", "StepMark", "DocumentUse", "PathAnalysis", "outcome_step",
            "analyze_paths", "ContextBloat", "context_bloat"]
@@ -83,7 +83,9 @@ def outcome_step(trace: Trace) -> Step | None:
 
     The last explicit ``outcome`` step; else the last step, at any depth,
     whose output or result is what the root span returned (an ERP posting
-    after the last model turn); else the last model call or step with an
+    after the last model turn), or failing that the last one whose
+    distinctive values the root returned (an answer put together from several
+    steps); else the last model call or step with an
     output directly under a root (the root agent's final answer); else the
     last one at any depth (a LangGraph answer nested in a node span); else
     the root itself.  Grouping spans come last in each choice.
@@ -105,6 +107,14 @@ def outcome_step(trace: Trace) -> Step | None:
         working = [s for s in producing if s.kind not in GROUPING_KINDS]
         if working or producing:
             return (working or producing)[-1]
+        # An answer put together from several steps: the last working step
+        # whose distinctive values the root returned (AUD-30918 from submit_audit).
+        answer_values = values_of(returned) - model_names(trace)
+        contributing = [s for s in ordered if s.id not in roots_ids
+                        and s.kind not in GROUPING_KINDS and s.status != Status.ERROR
+                        and answer_values & values_of([s.output, s.result])]
+        if contributing:
+            return contributing[-1]
     answers = [s for s in ordered if s.parent_id in roots_ids
                and (s.kind == StepKind.LLM or s.output is not None)]
     working = [s for s in answers if s.kind not in GROUPING_KINDS]

@@ -26,7 +26,7 @@ from ..store import AnalysisRecord, Store
 __all__ = ["ANALYZER_VERSION", "analysis_version", "analyze_trace", "analyze_and_store", "analyze_stale",
            "waste_report", "cost_distribution"]
 
-ANALYZER_VERSION = "6"
+ANALYZER_VERSION = "7"
 """Bumped whenever a rule changes, so stored results can be recomputed."""
 
 
