@@ -19,6 +19,10 @@ the same ones:
 * :func:`bar_chart` - label to amount, largest first;
 * :func:`histogram` - counts per bin, some bins highlighted, marker lines;
 * :func:`pareto_chart` - cumulative share of spend against share of items.
+
+Charts on a measured axis (bars against a reference line with intervals, a
+curve of points on a linear or log scale) are in :mod:`.axis_charts`, drawn
+with the primitives here.
 """
 
 from __future__ import annotations
@@ -30,7 +34,8 @@ from decimal import Decimal
 from dataclasses import dataclass
 from typing import Callable, Iterable, Mapping, Sequence
 
-from .formatting import Amount, format_number, format_share, format_usd, to_decimal
+from .formatting import (Amount, format_count, format_number, format_share, format_usd,
+                         to_decimal)
 
 __all__ = ["HistogramBin", "escape_text", "bar_chart", "histogram", "pareto_chart",
            "share_reaching"]
@@ -71,12 +76,21 @@ def escape_text(text: str) -> str:
 
 
 def _money_or_number(unit: str) -> Callable[[Amount], str]:
-    """How to label an amount: dollars for ``$``, else the number and its unit."""
+    """How to label an amount: dollars for ``$``, shares for ``%``, else the number and its unit.
+
+    A whole number of something (tokens, traces) shows without decimals.
+    """
     if unit == "$":
         return format_usd
     if unit == "%":
         return format_share
-    return lambda value: f"{format_number(value)} {unit}".rstrip()
+
+    def number(value: Amount) -> str:
+        amount = to_decimal(value)
+        shown = (format_count(int(amount)) if amount == amount.to_integral_value()
+                 else format_number(amount))
+        return f"{shown} {unit}".rstrip()
+    return number
 
 
 def _n(value: float) -> str:

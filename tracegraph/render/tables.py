@@ -15,16 +15,23 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-__all__ = ["Cell", "Column", "Table", "code_span", "markdown_table"]
+__all__ = ["Cell", "Column", "Table", "code_span", "markdown_text", "markdown_table"]
 
 
 @dataclass(frozen=True)
 class Cell:
-    """One formatted value; ``exact`` is the unrounded figure, shown on hover in HTML."""
+    """One formatted value; ``exact`` is the unrounded figure, shown on hover in HTML.
+
+    ``badge`` is a short flag shown after the value (``small sample``);
+    ``tone`` colours it in HTML (``good``, ``bad``, ``unsure``) and says
+    nothing in Markdown, so the text alone must carry the meaning.
+    """
 
     text: str
     exact: str | None = None
     code: bool = False
+    badge: str = ""
+    tone: str = ""
 
 
 @dataclass(frozen=True)
@@ -46,6 +53,8 @@ class Table:
     note: str = ""
     empty: str = "None."
     footnote: str = ""
+    compact: bool = False
+    """Many columns: smaller type, headings that wrap, names broken only between words."""
 
 
 _BACKTICKS = re.compile("`+")
@@ -70,25 +79,43 @@ def code_span(text: str, *, in_table: bool = False) -> str:
     return f"{fence}{padded}{fence}"
 
 
+_MARKUP = re.compile(r"([\\`*\[<|])")
+_EMPHASIS_UNDERSCORE = re.compile(r"(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])")
+
+
+def markdown_text(text: str) -> str:
+    """Plain text that stays plain in Markdown, on one line, whatever it holds.
+
+    Escapes what could open markup anywhere in a line (code, emphasis, links,
+    HTML, table cells); an underscore only where it could start emphasis, so
+    ``baseline_usd`` stays readable.
+
+    >>> print(markdown_text("*bold* <b>x</b> [a](b) a|b snake_case _x_"))
+    \\*bold\\* \\<b>x\\</b> \\[a](b) a\\|b snake_case \\_x\\_
+    """
+    text = _MARKUP.sub(r"\\\1", " ".join(text.split()))
+    return _EMPHASIS_UNDERSCORE.sub(r"\\_", text)
+
+
 def _markdown_cell(cell: Cell) -> str:
-    if cell.code:
-        return code_span(cell.text, in_table=True)
-    return _LINE_BREAKS.sub(" ", cell.text).replace("|", "\\|")
+    text = code_span(cell.text, in_table=True) if cell.code else markdown_text(cell.text)
+    return f"{text} _({markdown_text(cell.badge)})_" if cell.badge else text
 
 
-def markdown_table(table: Table) -> str:
-    """The table as GFM, under a ``##`` heading; the ``empty`` sentence when it has no rows."""
-    lines = [f"## {table.title}", ""]
+def markdown_table(table: Table, *, level: int = 2) -> str:
+    """The table as GFM under a heading of ``level``; the ``empty`` sentence when it has no rows."""
+    lines = [f"{'#' * level} {markdown_text(table.title)}", ""]
     if table.note:
-        lines += [table.note, ""]
+        lines += [markdown_text(table.note), ""]
     if not table.rows:
-        lines.append(f"_{table.empty}_")
+        lines.append(f"_{markdown_text(table.empty)}_")
         return "\n".join(lines)
-    lines.append("| " + " | ".join(column.name for column in table.columns) + " |")
+    lines.append("| " + " | ".join(markdown_text(column.name) for column in table.columns)
+                 + " |")
     lines.append("|" + "|".join("---:" if column.numeric else "---"
                                 for column in table.columns) + "|")
     lines.extend("| " + " | ".join(_markdown_cell(cell) for cell in row) + " |"
                  for row in table.rows)
     if table.footnote:
-        lines += ["", table.footnote]
+        lines += ["", markdown_text(table.footnote)]
     return "\n".join(lines)

@@ -17,13 +17,13 @@ analysed.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 from typing import Any, Mapping
 
 from markupsafe import Markup
 
 from . import charts
 from .formatting import Amount, format_count, format_share, format_usd
+from .page import CHART_WIDTH, Chart, Headline, markdown_inline, moment
 from .tables import Cell, Table, code_span, markdown_table
 from .templating import environment, stylesheet
 from .waste_tables import reason_name, waste_tables
@@ -32,29 +32,6 @@ __all__ = ["Headline", "Chart", "WasteView", "waste_view", "waste_markdown",
            "waste_html"]
 
 TAIL = "costliest 5% of traces"
-
-CHART_WIDTH = 952
-"""The page's content width (report.css), so chart text shows at its design size."""
-
-
-@dataclass(frozen=True)
-class Headline:
-    """One figure of the summary: what it is, its value, and a line that puts it in context."""
-
-    label: str
-    value: str
-    detail: str
-    exact: str | None = None
-    warning: bool = False
-
-
-@dataclass(frozen=True)
-class Chart:
-    """A chart for the HTML report: its SVG (built here, so trusted) and a caption."""
-
-    key: str
-    svg: Markup
-    caption: str
 
 
 @dataclass(frozen=True)
@@ -85,8 +62,8 @@ def waste_markdown(report: Mapping[str, Any]) -> str:
     view = waste_view(report)
     heading = f"# {_TITLE}" + (f": {code_span(view.workflow.text)}" if view.workflow.code
                                else "")
-    lines = [heading, "", f"**Workflow:** {_markdown_inline(view.workflow)} · "
-             f"**Period:** {_markdown_inline(view.period)} · "
+    lines = [heading, "", f"**Workflow:** {markdown_inline(view.workflow)} · "
+             f"**Period:** {markdown_inline(view.period)} · "
              f"**Traces:** {format_count(view.traces)}", ""]
     if view.unpriced_warning:
         lines += [f"> **Warning:** {view.unpriced_warning}", ""]
@@ -100,9 +77,9 @@ def waste_markdown(report: Mapping[str, Any]) -> str:
         for table in view.tables:
             lines += ["", markdown_table(table)]
         lines.append("")
-    filters = "; ".join(f"{name} {_markdown_inline(cell)}" for name, cell in view.filters)
+    filters = "; ".join(f"{name} {markdown_inline(cell)}" for name, cell in view.filters)
     lines += ["---", "", f"Filters: {filters} · analyzer {code_span(view.analyzer_version)} · "
-              f"generated {_markdown_inline(view.generated_at)}", ""]
+              f"generated {markdown_inline(view.generated_at)}", ""]
     return "\n".join(lines)
 
 
@@ -132,40 +109,22 @@ def waste_view(report: Mapping[str, Any], *, with_charts: bool = False) -> Waste
         workflow=workflow_cell,
         period=_period(since, until),
         filters=(("workflow", workflow_cell),
-                 ("since", _moment(since) if since else Cell("the beginning")),
-                 ("until", _moment(until) if until else Cell("now"))),
+                 ("since", moment(since) if since else Cell("the beginning")),
+                 ("until", moment(until) if until else Cell("now"))),
         headlines=_headlines(report),
         unpriced_warning=_unpriced_warning(int(report.get("unpriced_steps") or 0)),
         distribution=_distribution_sentences(report) if analysed else (),
         charts=_charts(report) if with_charts and analysed else (),
         tables=waste_tables(report) if analysed else (),
         analyzer_version=str(report.get("analyzer_version") or "unknown"),
-        generated_at=_moment(report.get("generated_at")),
+        generated_at=moment(report.get("generated_at")),
     )
 
-
-def _markdown_inline(cell: Cell) -> str:
-    return code_span(cell.text) if cell.code else cell.text
-
-
-def _moment(text: str | None) -> Cell:
-    """An ISO 8601 time as ``2026-03-01 14:05 UTC``; kept verbatim if it does not parse."""
-    if not text:
-        return Cell("unknown")
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        return Cell(text, code=True)
-    if len(text) <= 10:  # a bare date
-        return Cell(moment.strftime("%Y-%m-%d"), exact=text)
-    offset = moment.utcoffset()
-    zone = "" if offset is None else " UTC" if offset == timedelta(0) else moment.strftime(" %z")
-    return Cell(moment.strftime("%Y-%m-%d %H:%M") + zone, exact=text)
 
 
 def _period(since: str | None, until: str | None) -> Cell:
     """The filter's time range in words; verbatim (as code) if a bound does not parse."""
-    start, end = _moment(since), _moment(until)
+    start, end = moment(since), moment(until)
     if start.code or end.code:
         return Cell(f"{since or 'the beginning'} to {until or 'now'}", code=True)
     if since and until:
