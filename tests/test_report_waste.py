@@ -153,3 +153,19 @@ def test_cli_writes_markdown_and_html_reports(store: SQLiteStore, tmp_path: Path
 def test_cli_refuses_a_time_that_is_not_iso_8601(store: SQLiteStore) -> None:
     result = runner.invoke(app, ["report", "waste", "--db", store.url, "--since", "last week"])
     assert result.exit_code == 2 and "ISO 8601" in result.output
+
+
+def test_analysis_in_worker_processes_stores_the_same_results(tmp_path: Path) -> None:
+    from tracegraph.services.analysis import analyze_stale
+    from tracegraph.services.importing import import_paths
+    from .conftest import FIXTURES
+    totals = []
+    for workers in (1, 2):
+        store = SQLiteStore(tmp_path / f"w{workers}.db")
+        import_paths(store, [FIXTURES])
+        assert analyze_stale(store, config=CONFIG, batch=3, workers=workers) > 6
+        assert analyze_stale(store, config=CONFIG, workers=workers) == 0
+        found = store.waste_totals()
+        totals.append({k: v for k, v in found.items() if k != "costliest"})
+        store.close()
+    assert totals[0] == totals[1]

@@ -22,6 +22,7 @@ from ..analyze.paths import ContextBloat, Reason, Role, analyze_paths, context_b
 from ..config import Config
 from ..model import Step, StepKind, summarize
 from ..store import AnalysisRecord, Store
+from .analysis_workers import analyze_in_workers, default_workers
 
 __all__ = ["ANALYZER_VERSION", "analysis_version", "analyze_trace", "analyze_and_store", "analyze_stale",
            "waste_report", "cost_distribution"]
@@ -155,15 +156,32 @@ def analyze_and_store(store: Store, trace_ids: Sequence[str], *, config: Config,
     return documents
 
 
-def analyze_stale(store: Store, *, config: Config, batch: int = 500) -> int:
+PARALLEL_FROM = 2000
+"""Below this many stale traces, starting worker processes costs more than it saves."""
+
+
+def _analysis_record(store: Store, trace_id: str, config: Config) -> AnalysisRecord:
+    return _record(analyze_trace(store, trace_id, config=config))
+
+
+def analyze_stale(store: Store, *, config: Config, batch: int = 500,
+                  workers: int | None = None) -> int:
     """Analyze and store every trace whose stored analysis is missing or out of date.
 
     Out of date: made by another analyzer version or under other prices, or
-    before late spans changed the trace.  Results are written ``batch`` traces per transaction.
+    before late spans changed the trace.  Results are written ``batch`` traces
+    per transaction.  ``workers`` processes analyze (default: one per core
+    when there are at least ``PARALLEL_FROM`` traces; 1 analyzes here).
     Returns how many traces were analyzed.
     """
     stale = store.stale_analyses(analysis_version(config))
-    analyze_and_store(store, stale, config=config, batch=batch)
+    if workers is None:
+        workers = default_workers() if len(stale) >= PARALLEL_FROM else 1
+    if workers > 1 and len(stale) > batch:
+        analyze_in_workers(store, stale, config=config, analyze=_analysis_record,
+                           workers=workers, batch=batch)
+    else:
+        analyze_and_store(store, stale, config=config, batch=batch)
     return len(stale)
 
 
