@@ -17,17 +17,18 @@ from typing import Any, Iterable, Sequence
 
 from ..analyze.cost import input_token_rate, trace_cost
 from ..analyze.stats import fraction, nearest_rank
+from ..analyze.failures import failures_of, signature_hash
 from ..analyze.flow import data_flow
 from ..analyze.paths import ContextBloat, Reason, Role, analyze_paths, context_bloat
 from ..config import Config
 from ..model import Step, StepKind, summarize
-from ..store import AnalysisRecord, Store
+from ..store import AnalysisRecord, FailureRow, Store
 from .analysis_workers import analyze_in_workers, default_workers
 
 __all__ = ["ANALYZER_VERSION", "analysis_version", "analyze_trace", "analyze_and_store", "analyze_stale",
            "waste_report", "cost_distribution"]
 
-ANALYZER_VERSION = "7"
+ANALYZER_VERSION = "8"
 """Bumped whenever a rule changes, so stored results can be recomputed."""
 
 
@@ -59,6 +60,14 @@ def analyze_trace(store: Store, trace_id: str, *, config: Config) -> dict[str, A
                       "purpose": _purpose(by_id[mark.step_id]),
                       "evidence": mark.evidence,
                       "context_bloat": _bloat(bloat.get(mark.step_id), by_id[mark.step_id])})
+    marks_by_id = {m.step_id: m for m in paths.marks}
+    failures = [{"step_id": f.step_id, "signature": f.signature,
+                 "signature_hash": signature_hash(f.signature), "kind": f.kind,
+                 "tool": f.tool, "model": f.model,
+                 "cost_usd": str(total) if f.step_id is None else (
+                     None if costs[f.step_id].usd is None else str(costs[f.step_id].usd)),
+                 "wasted": f.step_id is None or marks_by_id[f.step_id].role == Role.WASTED}
+                for f in failures_of(trace, summary.outcome)]
     failed = {m.step_id for m in paths.marks if m.reason == Reason.FAILED_ATTEMPT}
     handling = {e.source for e in edges if e.target in failed and e.source not in failed
                 and by_id[e.source].kind == StepKind.LLM}
@@ -81,6 +90,7 @@ def analyze_trace(store: Store, trace_id: str, *, config: Config) -> dict[str, A
                                   if s.override is not None and s.override.minutes),
                                  Decimal(0))),
         "steps": steps,
+        "failures": failures,
         "documents": [{"id": d.document_id, "step_id": d.step_id, "used": d.used,
                        "tokens": d.tokens, "evidence": d.evidence} for d in paths.documents],
         "edges": [{"source": e.source, "target": e.target, "type": e.type.value,
@@ -141,7 +151,12 @@ def _record(document: dict[str, Any]) -> AnalysisRecord:
                      None if s["cost_usd"] is None else Decimal(s["cost_usd"]))
                     for s in document["steps"]),
         documents=tuple((d["step_id"], d["id"], d["used"], d["tokens"])
-                        for d in document["documents"]))
+                        for d in document["documents"]),
+        failures=tuple(FailureRow(step_id=f["step_id"], signature=f["signature_hash"],
+                                  kind=f["kind"], tool=f["tool"], model=f["model"],
+                                  cost=None if f["cost_usd"] is None else Decimal(f["cost_usd"]),
+                                  wasted=f["wasted"]) for f in document["failures"]),
+        signature_texts={f["signature_hash"]: f["signature"] for f in document["failures"]})
 
 
 def analyze_and_store(store: Store, trace_ids: Sequence[str], *, config: Config,

@@ -6,10 +6,10 @@ import os
 from pathlib import Path
 
 from ..errors import StoreError
-from .base import AnalysisRecord, OutcomeRow, Store, StoreCounts, TraceRow, WriteResult
+from .base import AnalysisRecord, ClusterRow, FailureRow, OutcomeRow, Store, StoreCounts, TraceRow, WriteResult
 from .sqlite import SQLiteStore
 
-__all__ = ["AnalysisRecord", "OutcomeRow", "Store", "StoreCounts", "TraceRow", "WriteResult", "SQLiteStore", "open_store",
+__all__ = ["AnalysisRecord", "ClusterRow", "FailureRow", "OutcomeRow", "Store", "StoreCounts", "TraceRow", "WriteResult", "SQLiteStore", "open_store",
            "resolve_db", "DEFAULT_DB"]
 
 DEFAULT_DB = "tracegraph.db"

@@ -19,7 +19,8 @@ import networkx as nx
 from ..errors import InputError
 from ..model import Edge, Outcome, Trace
 
-__all__ = ["Store", "TraceRow", "WriteResult", "StoreCounts", "AnalysisRecord", "OutcomeRow"]
+__all__ = ["Store", "TraceRow", "WriteResult", "StoreCounts", "AnalysisRecord", "OutcomeRow",
+           "FailureRow", "ClusterRow"]
 
 
 class TraceRow(msgspec.Struct, frozen=True, kw_only=True):
@@ -57,6 +58,28 @@ class StoreCounts(msgspec.Struct, frozen=True, kw_only=True):
     documents: int
 
 
+class FailureRow(msgspec.Struct, frozen=True, kw_only=True):
+    """One failure as stored: a failed step (or the trace, ``step_id`` None)."""
+
+    step_id: str | None
+    signature: str
+    kind: str
+    tool: str | None = None
+    model: str | None = None
+    cost: Decimal | None = None
+    """The step's cost, or for the trace itself the trace's whole cost."""
+    wasted: bool = False
+
+
+class ClusterRow(msgspec.Struct, frozen=True, kw_only=True):
+    """A cluster as stored: id, label, representative signature, member signatures."""
+
+    id: str
+    label: str
+    medoid: str
+    members: tuple[str, ...]
+
+
 class AnalysisRecord(msgspec.Struct, frozen=True, kw_only=True):
     """One trace's analysis as stored: totals and (step, role, reason, cost) per step."""
 
@@ -77,6 +100,10 @@ class AnalysisRecord(msgspec.Struct, frozen=True, kw_only=True):
     """(retrieving step, document id, used, tokens) per retrieved document."""
     purposes: dict[str, str] = {}
     """Model call step id → its purpose (span name), for routing evidence."""
+    failures: tuple[FailureRow, ...] = ()
+    """The trace's failed steps, and the trace itself when it failed."""
+    signature_texts: dict[str, str] = {}
+    """Signature hash → its masked text, for the failures above."""
 
 
 class OutcomeRow(msgspec.Struct, frozen=True, kw_only=True):
@@ -168,6 +195,39 @@ class Store(Protocol):
     def model_calls(self, *, workflow: str | None = None) -> list[tuple[Any, ...]]:
         """(workflow, purpose, model, calls, traces, successful traces, USD, priced
         calls) by workflow, purpose and model."""
+        ...
+
+    def failure_signatures(self) -> list[tuple[str, str, int]]:
+        """(hash, text, occurrences) of every distinct failure signature."""
+        ...
+
+    def embeddings(self, model: str, hashes: Sequence[str]) -> dict[str, bytes]:
+        """Cached embeddings (float32 bytes) of these signatures by ``model``."""
+        ...
+
+    def put_embeddings(self, model: str, vectors: dict[str, bytes]) -> None:
+        ...
+
+    def clusters(self) -> list[ClusterRow]:
+        ...
+
+    def replace_clusters(self, clusters: Sequence[ClusterRow], method: str) -> None:
+        """Replace every cluster (a full re-cluster) in one transaction."""
+        ...
+
+    def add_to_clusters(self, clusters: Sequence[ClusterRow], method: str) -> None:
+        """Add members (and new clusters) without touching the others (incremental)."""
+        ...
+
+    def cluster_totals(self, *, workflow: str | None = None, since_ns: int | None = None
+                       ) -> list[dict[str, Any]]:
+        """Per cluster (and ``None`` for unclustered failures): counts and money."""
+        ...
+
+    def cluster_members(self, cluster_id: str | None, *, workflow: str | None = None,
+                        since_ns: int | None = None, limit: int | None = None
+                        ) -> list[dict[str, Any]]:
+        """The failures of a cluster (``None``: unclustered), newest first."""
         ...
 
     def close(self) -> None:

@@ -139,6 +139,46 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX step_analysis_wasted ON step_analysis(reason, cost)
         WHERE reason IS NOT NULL;
     """,
+    # 5: failure clusters.  Each failed step, and each failed trace (step_id
+    # ''), with its signature (a hash of the masked text, the text itself
+    # once in `signatures`), written with the analysis.  Embeddings are
+    # cached by signature and model, so a re-run embeds only what is new.
+    # A cluster holds signatures; its money comes from the failures.
+    """
+    CREATE TABLE signatures (
+        hash        TEXT PRIMARY KEY,
+        text        TEXT NOT NULL
+    ) WITHOUT ROWID;
+    CREATE TABLE failures (
+        trace_key   INTEGER NOT NULL,
+        step_id     TEXT NOT NULL,
+        signature   TEXT NOT NULL,
+        kind        TEXT NOT NULL,
+        tool        TEXT,
+        model       TEXT,
+        cost        TEXT,
+        wasted      INTEGER NOT NULL,
+        PRIMARY KEY (trace_key, step_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX failures_signature ON failures(signature);
+    CREATE TABLE embeddings (
+        signature   TEXT NOT NULL,
+        model       TEXT NOT NULL,
+        vector      BLOB NOT NULL,
+        PRIMARY KEY (signature, model)
+    ) WITHOUT ROWID;
+    CREATE TABLE clusters (
+        id          TEXT PRIMARY KEY,
+        label       TEXT NOT NULL,
+        medoid      TEXT NOT NULL,
+        method      TEXT NOT NULL
+    ) WITHOUT ROWID;
+    CREATE TABLE cluster_members (
+        signature   TEXT PRIMARY KEY,
+        cluster_id  TEXT NOT NULL
+    ) WITHOUT ROWID;
+    CREATE INDEX cluster_members_cluster ON cluster_members(cluster_id);
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -23,7 +23,7 @@ import orjson
 from ..errors import InputError, NotFound, StoreError
 from ..model import Edge, EdgeType, Entity, EntityLabel, Outcome, Trace, entities, \
     merge_step, model_name, structure_problems, summarize
-from .base import AnalysisRecord, OutcomeRow, StoreCounts, TraceRow, WriteResult
+from .base import AnalysisRecord, ClusterRow, OutcomeRow, StoreCounts, TraceRow, WriteResult
 from .graphs import trace_graph
 from .migrations import MIGRATIONS, SCHEMA_VERSION
 
@@ -284,12 +284,19 @@ class SQLiteStore:
                 totals: list[tuple[Any, ...]] = []
                 rows: list[tuple[Any, ...]] = []
                 documents: list[tuple[Any, ...]] = []
+                failures: list[tuple[Any, ...]] = []
+                signatures: dict[str, str] = {}
                 for record in records:
                     if record.trace_id not in keys:
                         raise NotFound(f"no trace {record.trace_id!r} in {self.url}")
                     key, content_hash = keys[record.trace_id]
                     self._db.execute("DELETE FROM step_analysis WHERE trace_key = ?", (key,))
                     self._db.execute("DELETE FROM document_use WHERE trace_key = ?", (key,))
+                    self._db.execute("DELETE FROM failures WHERE trace_key = ?", (key,))
+                    failures.extend((key, f.step_id or "", f.signature, f.kind, f.tool,
+                                     f.model, None if f.cost is None else str(f.cost),
+                                     int(f.wasted)) for f in record.failures)
+                    signatures.update(record.signature_texts)
                     totals.append((key, record.version, content_hash, str(record.cost),
                                    str(record.wasted), record.unpriced_steps,
                                    record.bloat_tokens, str(record.bloat_usd),
@@ -305,6 +312,10 @@ class SQLiteStore:
                 self._db.executemany(
                     "INSERT OR REPLACE INTO analyses VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", totals)
                 self._db.executemany("INSERT INTO step_analysis VALUES (?,?,?,?,?,?)", rows)
+                self._db.executemany("INSERT INTO failures VALUES (?,?,?,?,?,?,?,?) "
+                                     "ON CONFLICT DO NOTHING", failures)
+                self._db.executemany("INSERT OR IGNORE INTO signatures VALUES (?,?)",
+                                     sorted(signatures.items()))
                 # A source may list one document twice in a step: used if either was.
                 self._db.executemany(
                     "INSERT INTO document_use VALUES (?,?,?,?,?) ON CONFLICT DO UPDATE SET "
@@ -470,6 +481,118 @@ class SQLiteStore:
                     "JOIN traces t ON t.key = s.trace_key "
                     f"WHERE s.purpose IS NOT NULL{where} "
                     "GROUP BY t.workflow, s.purpose, st.model", params)]
+
+    # -- failure clusters -------------------------------------------------------
+
+    def failure_signatures(self) -> list[tuple[str, str, int]]:
+        """(hash, text, occurrences) of every distinct failure signature, by hash."""
+        return [(h, t, n) for h, t, n in self._query(
+            "SELECT f.signature, s.text, count(*) FROM failures f "
+            "JOIN signatures s ON s.hash = f.signature GROUP BY f.signature "
+            "ORDER BY f.signature")]
+
+    def embeddings(self, model: str, hashes: Sequence[str]) -> dict[str, bytes]:
+        found: dict[str, bytes] = {}
+        for chunk in _chunks(list(hashes)):
+            marks = ",".join("?" * len(chunk))
+            found.update({h: v for h, v in self._query(
+                f"SELECT signature, vector FROM embeddings WHERE model = ? "
+                f"AND signature IN ({marks})", [model, *chunk])})
+        return found
+
+    def put_embeddings(self, model: str, vectors: dict[str, bytes]) -> None:
+        with self._lock, self._db:
+            self._db.executemany("INSERT OR REPLACE INTO embeddings VALUES (?,?,?)",
+                                 [(h, model, v) for h, v in vectors.items()])
+
+    def clusters(self) -> list[ClusterRow]:
+        members: dict[str, list[str]] = {}
+        for signature, cluster_id in self._query(
+                "SELECT signature, cluster_id FROM cluster_members ORDER BY signature"):
+            members.setdefault(cluster_id, []).append(signature)
+        return [ClusterRow(id=i, label=label, medoid=medoid, members=tuple(members.get(i, ())))
+                for i, label, medoid in self._query(
+                    "SELECT id, label, medoid FROM clusters ORDER BY id")]
+
+    def replace_clusters(self, clusters: Sequence[ClusterRow], method: str) -> None:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                self._db.execute("DELETE FROM cluster_members")
+                self._db.execute("DELETE FROM clusters")
+                self._write_clusters(clusters, method)
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+
+    def add_to_clusters(self, clusters: Sequence[ClusterRow], method: str) -> None:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                self._write_clusters(clusters, method)
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+
+    def _write_clusters(self, clusters: Sequence[ClusterRow], method: str) -> None:
+        self._db.executemany(
+            "INSERT INTO clusters VALUES (?,?,?,?) ON CONFLICT(id) DO NOTHING",
+            [(c.id, c.label, c.medoid, method) for c in clusters])
+        self._db.executemany("INSERT OR REPLACE INTO cluster_members VALUES (?,?)",
+                             [(m, c.id) for c in clusters for m in c.members])
+
+    def _failure_scope(self, workflow: str | None, since_ns: int | None
+                       ) -> tuple[str, list[Any]]:
+        conditions: list[str] = []
+        params: list[Any] = []
+        if workflow is not None:
+            conditions.append("t.workflow = ?")
+            params.append(workflow)
+        if since_ns is not None:
+            conditions.append("t.start_ns >= ?")
+            params.append(since_ns)
+        return (" AND ".join(conditions) + " AND ") if conditions else "", params
+
+    def cluster_totals(self, *, workflow: str | None = None, since_ns: int | None = None
+                       ) -> list[dict[str, Any]]:
+        scope, params = self._failure_scope(workflow, since_ns)
+        rows = self._query(
+            "SELECT m.cluster_id, sum(f.step_id != ''), count(DISTINCT f.trace_key), "
+            "decimal_sum(f.cost), decimal_sum(CASE WHEN f.wasted THEN f.cost END), "
+            "decimal_sum(CASE WHEN f.step_id = '' THEN f.cost END), "
+            "min(t.start_ns), max(t.start_ns), "
+            "group_concat(DISTINCT t.workflow), group_concat(DISTINCT f.tool), "
+            "count(DISTINCT f.signature), sum(f.cost IS NULL) "
+            "FROM failures f JOIN traces t ON t.key = f.trace_key "
+            "LEFT JOIN cluster_members m ON m.signature = f.signature "
+            f"WHERE {scope}1 GROUP BY m.cluster_id", params)
+        return [{"cluster_id": c, "steps": steps or 0, "traces": traces,
+                 "cost": Decimal(cost or 0), "wasted": Decimal(wasted or 0),
+                 "traces_cost": Decimal(trace_cost or 0), "first_ns": first, "last_ns": last,
+                 "workflows": sorted(w for w in (workflows or "").split(",") if w),
+                 "tools": sorted(x for x in (tools or "").split(",") if x),
+                 "signatures": distinct, "unpriced": unpriced or 0}
+                for c, steps, traces, cost, wasted, trace_cost, first, last, workflows, tools,
+                distinct, unpriced in rows]
+
+    def cluster_members(self, cluster_id: str | None, *, workflow: str | None = None,
+                        since_ns: int | None = None, limit: int | None = None
+                        ) -> list[dict[str, Any]]:
+        scope, params = self._failure_scope(workflow, since_ns)
+        which = "m.cluster_id = ?" if cluster_id is not None else "m.cluster_id IS NULL"
+        if cluster_id is not None:
+            params = [*params, cluster_id]
+        sql = ("SELECT t.id, f.step_id, s.text, f.cost, t.workflow, t.start_ns FROM failures f "
+               "JOIN traces t ON t.key = f.trace_key JOIN signatures s ON s.hash = f.signature "
+               "LEFT JOIN cluster_members m ON m.signature = f.signature "
+               f"WHERE {scope}{which} ORDER BY t.start_ns DESC, t.id, f.step_id")
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        return [{"trace_id": trace_id, "step_id": step_id or None, "signature": text,
+                 "cost_usd": cost, "workflow": name, "start_ns": start}
+                for trace_id, step_id, text, cost, name, start in self._query(sql, params)]
 
     def integrity_problems(self) -> list[str]:
         """SQLite's own check plus ours: every trace's step count matches its steps."""
