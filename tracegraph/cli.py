@@ -600,6 +600,136 @@ class ExplainFormat(str, Enum):
     json = "json"
 
 
+clusters_app = typer.Typer(help="Failure clusters: similar failures grouped by meaning, "
+                           "with what each costs.", invoke_without_command=True)
+app.add_typer(clusters_app, name="clusters")
+
+
+class ClustersFormat(str, Enum):
+    table = "table"
+    json = "json"
+    md = "md"
+    html = "html"
+
+
+@clusters_app.callback()
+def clusters_command(
+    ctx: typer.Context,
+    db: Optional[str] = DbOption,
+    workflow: Optional[str] = typer.Option(None, "--workflow", "-w", help="Only failures of "
+                                           "this workflow."),
+    since: Optional[str] = SinceOption,
+    min_size: int = typer.Option(2, "--min-size", help="Clusters with fewer failures count "
+                                 "as unclustered."),
+    full: bool = typer.Option(False, "--full", help="Re-cluster everything (ids are kept "
+                              "where membership mostly overlaps); default: assign new "
+                              "failures to the existing clusters."),
+    lexical: bool = typer.Option(False, "--lexical", help="Lexical features only, no "
+                                 "sentence embeddings (faster, merges fewer paraphrases)."),
+    config: Optional[Path] = ConfigOption,
+    format: ClustersFormat = typer.Option(ClustersFormat.table, "--format", "-f"),
+    output: Optional[Path] = OutputOption,
+) -> None:
+    """Which kinds of failure eat the budget: failures grouped by meaning, sorted by money.
+
+    Each failed step and failed trace gets a masked signature (ids, numbers, paths,
+    times and quoted values replaced); identical ones are counted once, embedded
+    (cached) and clustered on lexical and semantic features together.
+
+    Example: tracegraph clusters --workflow claims-triage --min-size 5
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    from .services.clusters import AUTO, cluster_failures, clusters_report
+    start = _moment(since, "--since")
+    settings = _guard(lambda: load_config(config))
+    store = _guard(lambda: open_store(db))
+    try:
+        embedder = None if lexical else AUTO
+        if full:
+            _guard(lambda: cluster_failures(store, config=settings, embedder=embedder))
+        report = _guard(lambda: clusters_report(store, config=settings, workflow=workflow,
+                                                since=start, min_size=min_size,
+                                                embedder=embedder, refresh=True))
+    finally:
+        store.close()
+    if format == ClustersFormat.json:
+        _emit(orjson.dumps(report, option=orjson.OPT_INDENT_2).decode(), output)
+    elif format == ClustersFormat.md:
+        from .render.clusters import clusters_markdown
+        _emit(clusters_markdown(report), output)
+    elif format == ClustersFormat.html:
+        from .render.clusters import clusters_html
+        _emit(clusters_html(report), output)
+    else:
+        _print_clusters(report)
+
+
+def _print_clusters(report: dict[str, Any]) -> None:
+    run = report["run"] or {}
+    if run.get("fallback"):
+        errors.print(f"[yellow]note:[/yellow] {run['fallback']}", highlight=False)
+    table = Table(title=f"{len(report['clusters'])} failure clusters"
+                        f"{' of ' + report['workflow'] if report['workflow'] else ''}, "
+                        f"by money ({run.get('method', '')})", title_justify="left")
+    for column in ("cluster", "failures", "traces", "USD", "wasted", "label", "example"):
+        table.add_column(column, justify="right" if column in ("failures", "traces", "USD",
+                                                              "wasted") else "left",
+                         overflow="fold")
+    for item in report["clusters"]:
+        table.add_row(item["id"], f"{item['failures']:,}", f"{item['traces']:,}",
+                      _usd(item["cost_usd"], 2), _usd(item["wasted_usd"], 2),
+                      _escape(item["label"]), _escape(item["example"][:120]))
+    console.print(table)
+    console.print(f"{len(report['unclustered'])} unclustered failures shown "
+                  f"(clusters under {report['min_size']}); "
+                  "tracegraph clusters show ID lists a cluster's members", highlight=False)
+
+
+@clusters_app.command("show")
+def clusters_show_command(
+    cluster_id: str = typer.Argument(..., help="A cluster id from `tracegraph clusters`."),
+    db: Optional[str] = DbOption,
+    limit: int = typer.Option(200, "--limit", help="At most this many members, newest "
+                              "first."),
+    config: Optional[Path] = ConfigOption,
+    format: ExplainFormat = typer.Option(ExplainFormat.table, "--format", "-f"),
+) -> None:
+    """One cluster: its label, example, money, and its members with their traces.
+
+    Example: tracegraph clusters show c3396a95b
+    """
+    from .services.clusters import cluster_detail
+    settings = _guard(lambda: load_config(config))
+    store = _guard(lambda: open_store(db))
+    try:
+        found = _guard(lambda: cluster_detail(store, cluster_id, config=settings,
+                                              limit=limit))
+    finally:
+        store.close()
+    if format == ExplainFormat.json:
+        _print_json(found)
+        return
+    console.print(f"[bold]{found['id']}[/bold] {_escape(found['label'])}: "
+                  f"{found['failures']:,} failures in {found['traces']:,} traces, "
+                  f"{_usd(found['cost_usd'], 2)} ({_usd(found['wasted_usd'], 2)} wasted), "
+                  f"{found['first_seen'] or '-'} to {found['last_seen'] or '-'}",
+                  highlight=False)
+    console.print(f"example: {_escape(found['example'])}", highlight=False)
+    if found["workflows"] or found["tools"]:
+        console.print(f"workflows: {', '.join(found['workflows']) or '-'}; tools: "
+                      f"{', '.join(found['tools']) or '-'}", highlight=False)
+    table = Table(title_justify="left")
+    for column in ("trace", "step", "USD", "seen", "signature"):
+        table.add_column(column, overflow="fold")
+    for member in found["members"]:
+        table.add_row(member["trace_id"], member["step_id"] or "(trace)",
+                      _usd(member["cost_usd"]), (member["seen"] or "-")[:16],
+                      _escape(member["signature"][:140]))
+    console.print(table)
+    console.print("tracegraph show TRACE_ID opens a member's trace", highlight=False)
+
+
 @app.command("explain")
 def explain_command(
     trace_id: str = typer.Argument(..., help="The trace to explain (its source id)."),

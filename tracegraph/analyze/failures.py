@@ -20,7 +20,7 @@ from typing import Iterator
 
 import msgspec
 
-from ..model import Outcome, Status, Step, Trace, time_order
+from ..model import Outcome, Status, Step, StepKind, Trace, time_order
 
 __all__ = ["mask", "Failure", "failures_of", "signature_hash", "MASKS"]
 
@@ -101,7 +101,9 @@ def _message(step: Step) -> str:
 
 def _step_signature(step: Step) -> str:
     what = step.tool_name or step.model or step.name or ""
-    head = f"{step.kind.value} {what}".strip()
+    # A re-attempt of a tool call fails the way the call does: one place.
+    kind = "tool_call" if step.kind == StepKind.RETRY and step.tool_name else step.kind.value
+    head = f"{kind} {what}".strip()
     error_type = step.error_type or "error"
     return f"{head}: {error_type}: {mask(_message(step))}".rstrip(": ")
 

@@ -28,7 +28,7 @@ from .analysis_workers import analyze_in_workers, default_workers
 __all__ = ["ANALYZER_VERSION", "analysis_version", "analyze_trace", "analyze_and_store", "analyze_stale",
            "waste_report", "cost_distribution"]
 
-ANALYZER_VERSION = "8"
+ANALYZER_VERSION = "9"
 """Bumped whenever a rule changes, so stored results can be recomputed."""
 
 

@@ -201,6 +201,10 @@ class Store(Protocol):
         """(hash, text, occurrences) of every distinct failure signature."""
         ...
 
+    def signature_texts(self, hashes: Sequence[str]) -> dict[str, str]:
+        """The masked text of each signature hash."""
+        ...
+
     def embeddings(self, model: str, hashes: Sequence[str]) -> dict[str, bytes]:
         """Cached embeddings (float32 bytes) of these signatures by ``model``."""
         ...

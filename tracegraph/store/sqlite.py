@@ -491,6 +491,15 @@ class SQLiteStore:
             "JOIN signatures s ON s.hash = f.signature GROUP BY f.signature "
             "ORDER BY f.signature")]
 
+    def signature_texts(self, hashes: Sequence[str]) -> dict[str, str]:
+        """The masked text of each signature hash (also of ones no longer occurring)."""
+        found: dict[str, str] = {}
+        for chunk in _chunks(list(hashes)):
+            marks = ",".join("?" * len(chunk))
+            found.update(dict(self._query(
+                f"SELECT hash, text FROM signatures WHERE hash IN ({marks})", chunk)))
+        return found
+
     def embeddings(self, model: str, hashes: Sequence[str]) -> dict[str, bytes]:
         found: dict[str, bytes] = {}
         for chunk in _chunks(list(hashes)):
@@ -564,7 +573,7 @@ class SQLiteStore:
             "decimal_sum(CASE WHEN f.step_id = '' THEN f.cost END), "
             "min(t.start_ns), max(t.start_ns), "
             "group_concat(DISTINCT t.workflow), group_concat(DISTINCT f.tool), "
-            "count(DISTINCT f.signature), sum(f.cost IS NULL) "
+            "count(DISTINCT f.signature), sum(f.cost IS NULL), sum(f.step_id = '') "
             "FROM failures f JOIN traces t ON t.key = f.trace_key "
             "LEFT JOIN cluster_members m ON m.signature = f.signature "
             f"WHERE {scope}1 GROUP BY m.cluster_id", params)
@@ -573,9 +582,10 @@ class SQLiteStore:
                  "traces_cost": Decimal(trace_cost or 0), "first_ns": first, "last_ns": last,
                  "workflows": sorted(w for w in (workflows or "").split(",") if w),
                  "tools": sorted(x for x in (tools or "").split(",") if x),
-                 "signatures": distinct, "unpriced": unpriced or 0}
+                 "signatures": distinct, "unpriced": unpriced or 0,
+                 "trace_failures": trace_failures or 0}
                 for c, steps, traces, cost, wasted, trace_cost, first, last, workflows, tools,
-                distinct, unpriced in rows]
+                distinct, unpriced, trace_failures in rows]
 
     def cluster_members(self, cluster_id: str | None, *, workflow: str | None = None,
                         since_ns: int | None = None, limit: int | None = None
