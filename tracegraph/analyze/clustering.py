@@ -51,7 +51,7 @@ class Method(msgspec.Struct, frozen=True, kw_only=True):
     """Average-linkage cut, as a cosine distance (1 - weighted similarity)."""
 
 
-DEFAULT = Method(word=1.0, char=1.0, concept=2.0, embedding=1.0, place=3.0, threshold=0.30)
+DEFAULT = Method(word=1.0, char=1.0, concept=2.0, embedding=3.0, place=3.0, threshold=0.30)
 """With embeddings; chosen on the labelled corpora (see docs/clusters.md)."""
 LEXICAL = Method(word=1.0, char=1.0, concept=2.0, embedding=0.0, place=2.0, threshold=0.40)
 """Without the ``embed`` extra: lexical features only, a lesser method."""
@@ -128,15 +128,19 @@ def similarity(texts: Sequence[str], *, method: Method,
                                 sublinear_tf=True).fit_transform(texts)
         total += method.char * (chars @ chars.T).toarray().astype(np.float32)
         weight += method.char
+    weights: Any = None
     if method.concept:
-        # A signature with no known concept is like no other on this count.
+        # Concepts speak only where one of the two has one: two signatures the
+        # lexicon knows nothing about are neither alike nor unlike on this count.
         found = [" ".join(concepts_of(t)) for t in texts]
-        if not any(found):
-            found = ["_"] * n  # nothing to compare; all-equal rows cancel out below
-        bag = _normalized(CountVectorizer(token_pattern=r"\S+", binary=True)
-                          .fit_transform(found))
-        total += method.concept * (bag @ bag.T).toarray().astype(np.float32)
-        weight += method.concept
+        known = np.asarray([bool(f) for f in found])
+        if known.any():
+            bag = _normalized(CountVectorizer(token_pattern=r"\S+", binary=True)
+                              .fit_transform([f or "_" for f in found]))
+            scores = (bag @ bag.T).toarray().astype(np.float32)
+            scores[~known[:, None] & ~known[None, :]] = 0.0
+            total += method.concept * scores
+            weights = method.concept * (known[:, None] | known[None, :]).astype(np.float32)
     if method.place:
         places = [place_of(t) for t in texts]
         index = {p: i for i, p in enumerate(sorted(set(places)))}
@@ -146,9 +150,9 @@ def similarity(texts: Sequence[str], *, method: Method,
     if method.embedding and embeddings is not None:
         total += method.embedding * (embeddings @ embeddings.T).astype(np.float32)
         weight += method.embedding
-    if weight == 0:
+    if weight == 0 and weights is None:
         raise ValueError("a method needs at least one non-zero weight")
-    total /= weight
+    total /= weight if weights is None else weights + np.float32(weight)
     np.clip(total, 0.0, 1.0, out=total)
     return total
 

@@ -5,7 +5,7 @@ one failure.  Each failed step (an errored tool call, a rejected model output,
 a refused request) and each failed trace (its outcome reason and its last
 failures) becomes a normalized text: the step kind, the tool or model, the
 error type and the message with ids, numbers, hashes, paths, URLs, times,
-e-mails and quoted values replaced by placeholders.  Identical signatures are
+e-mails, host names and quoted values replaced by placeholders.  Identical signatures are
 one row, counted, before anything is embedded or clustered.
 
 The masks run in an order that matters: what contains digits that another
@@ -25,6 +25,7 @@ from ..model import Outcome, Status, Step, StepKind, Trace, time_order
 __all__ = ["mask", "Failure", "failures_of", "signature_hash", "MASKS"]
 
 MASKS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("<ip>", re.compile(r"\b\d{1,3}(?:\.\d{1,3}){3}(?::\d+)?\b")),
     ("<time>", re.compile(r"\b\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?"
                           r"(?:Z|[+-]\d{2}:?\d{2})?)?\b|\b\d{1,2}:\d{2}(?::\d{2})?\b")),
     ("<uuid>", re.compile(r"\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-"
@@ -33,7 +34,9 @@ MASKS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("<url>", re.compile(r"\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\s'\"<>)]+")),
     ("<path>", re.compile(r"(?<![\w<])(?:[A-Za-z]:\\|\.{0,2}/)(?:[\w.@%+-]+[/\\])*"
                           r"[\w.@%+-]+/?")),
-    ("<ip>", re.compile(r"\b\d{1,3}(?:\.\d{1,3}){3}(?::\d+)?\b")),
+    ("<host>", re.compile(r"\b(?:[A-Za-z0-9-]+\.)+(?:com|net|org|io|ai|dev|cloud|internal|"
+                          r"local|lan|svc|cluster|co|us|eu|uk|de|fr|app|corp|example)"
+                          r"(?::\d+)?\b")),
     ("<hash>", re.compile(r"\b(?=[0-9a-fA-F]*\d)(?=[0-9a-fA-F]*[a-fA-F])[0-9a-fA-F]{8,}\b")),
     ("<quoted>", re.compile(r"'[^'\n]{1,200}'|\"[^\"\n]{1,200}\"|`[^`\n]{1,200}`")),
     ("<id>", re.compile(r"\b(?=[\w-]*\d)(?=[\w-]*[A-Za-z])[A-Za-z0-9]+(?:[_-][A-Za-z0-9]+)*\b")),
@@ -58,9 +61,9 @@ def mask(text: str) -> str:
     kept: they name the failure.  Amounts with a unit (``30s``, ``250ms``)
     become ``<n>`` like any number.
     """
-    kept = _STATUS_AFTER_WORDS.sub(lambda m: _hide(m.group(1)), text)
+    kept = _WITH_UNIT.sub("<n>", text)  # first: "597 GiB" is an amount, not a status
+    kept = _STATUS_AFTER_WORDS.sub(lambda m: _hide(m.group(1)), kept)
     kept = _STATUS_BEFORE_WORDS.sub(lambda m: _hide(m.group(1)), kept)
-    kept = _WITH_UNIT.sub("<n>", kept)
     for placeholder, pattern in MASKS:
         kept = pattern.sub(placeholder, kept)
     kept = _HIDDEN.sub(_show, kept)
@@ -72,8 +75,8 @@ _STATUS_BEFORE_WORDS = re.compile(
     r"unauthori[sz]ed|forbidden|conflict|payment|request|precondition|unprocessable)\b))")
 _STATUS_AFTER_WORDS = re.compile(r"\b(?:HTTP(?:/\d(?:\.\d)?)?|status(?: code)?|error code)"
                                  r"\s*[:=]?\s*([1-5]\d\d)\b", re.I)
-_WITH_UNIT = re.compile(r"(?<![\w<])\d+(?:\.\d+)?\s?(?:ms|s|sec|secs|seconds?|min|mins|minutes?|"
-                        r"h|hrs?|hours?|[kmgt]i?b|bytes?)\b", re.I)
+_WITH_UNIT = re.compile(r"(?<![\w<.:])\d+(?:\.\d+)?\s?(?:ms|s|sec|secs|seconds?|min|mins|"
+                        r"minutes?|h|hrs?|hours?|[kmgt]i?b|bytes?)\b(?![.:]\d)", re.I)
 _HIDDEN = re.compile(r"HTTPSTATUS([a-j]{3})")
 
 

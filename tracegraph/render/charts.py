@@ -130,15 +130,17 @@ def _empty(title: str, width: float, message: str) -> str:
 
 def bar_chart(items: Mapping[str, Amount] | Iterable[tuple[str, Amount]], *, title: str,
               unit: str = "$", width: int = 720, max_bars: int = 12,
-              sort: bool = True, empty: str = "No data") -> str:
+              sort: bool = True, label_share: float = 0.38, empty: str = "No data") -> str:
     """Horizontal bars, one per label, each with its formatted amount.
 
     ``items`` maps labels to amounts (or is a sequence of pairs).  With
     ``sort`` the largest comes first; past ``max_bars`` the smallest are
     summed into one "N others" bar so a long list still reads.  ``unit``
     ``$`` labels dollars, ``%`` shares in [0, 1], anything else is appended
-    to a plain number.  Negative amounts draw as empty bars.  With no items
-    the chart shows ``empty`` instead.
+    to a plain number.  Negative amounts draw as empty bars.  Labels take
+    at most ``label_share`` of the width and are shortened past it (the
+    full label stays in the tooltip).  With no items the chart shows
+    ``empty`` instead.
     """
     pairs = [(str(label), to_decimal(value)) for label, value in
              (items.items() if isinstance(items, Mapping) else items)]
@@ -155,7 +157,7 @@ def bar_chart(items: Mapping[str, Amount] | Iterable[tuple[str, Amount]], *, tit
 
     row, bar_height, top = 30, 20, TITLE_SIZE + 18
     label_chars = max(len(label) for label, _ in pairs)
-    label_width = min(CHAR_WIDTH * label_chars + 12, width * 0.38)
+    label_width = min(CHAR_WIDTH * label_chars + 12, width * label_share)
     value_width = CHAR_WIDTH * max(len(value) for value in values) + 10
     span = max(width - label_width - value_width - 4, 40)
     largest = max((value for _, value in pairs), default=Decimal(0))

@@ -25,6 +25,8 @@ class Cell:
     ``badge`` is a short flag shown after the value (``small sample``);
     ``tone`` colours it in HTML (``good``, ``bad``, ``unsure``) and says
     nothing in Markdown, so the text alone must carry the meaning.
+    ``link`` is an anchor on the same page (``#cluster-3``), built by the
+    report and never from user data; HTML makes the value a link to it.
     """
 
     text: str
@@ -32,14 +34,20 @@ class Cell:
     code: bool = False
     badge: str = ""
     tone: str = ""
+    link: str = ""
 
 
 @dataclass(frozen=True)
 class Column:
-    """A heading, and whether the column holds numbers (right-aligned, tabular digits)."""
+    """A heading, and whether the column holds numbers (right-aligned, tabular digits).
+
+    ``nowrap`` keeps each value on one line in HTML (ids, times), where a
+    break would read as two values.
+    """
 
     name: str
     numeric: bool = False
+    nowrap: bool = False
 
 
 @dataclass(frozen=True)

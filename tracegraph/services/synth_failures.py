@@ -23,7 +23,7 @@ from typing import Callable
 
 from ..analyze.failures import mask
 
-__all__ = ["templated_failures", "paraphrased_failures", "TEMPLATES", "CAUSES"]
+__all__ = ["templated_failures", "paraphrased_failures", "fill", "TEMPLATES", "CAUSES"]
 
 _Fill = Callable[[random.Random], str]
 
@@ -164,7 +164,8 @@ CAUSES: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
 )
 
 
-def _fill(template: str, rng: random.Random) -> str:
+def fill(template: str, rng: random.Random) -> str:
+    """``template`` with each placeholder replaced by a random value of its kind."""
     out = template
     for key, make in _FILLS.items():
         token = "{" + key + "}"
@@ -184,7 +185,7 @@ def templated_failures(n: int, *, seed: int = 1) -> list[tuple[str, int]]:
     for _ in range(n):
         label = rng.randrange(len(TEMPLATES))
         kind, what, error_type, message = TEMPLATES[label]
-        items.append((_signature(kind, _fill(what, rng), error_type, _fill(message, rng)),
+        items.append((_signature(kind, fill(what, rng), error_type, fill(message, rng)),
                       label))
     return items
 
@@ -205,6 +206,6 @@ def paraphrased_failures(n: int, *, seed: int = 2, tools: int = 3) -> list[tuple
         cause = rng.randrange(len(CAUSES))
         tool = rng.randrange(len(names))
         error_type, message = rng.choice(CAUSES[cause][1])
-        items.append((_signature("tool_call", names[tool], error_type, _fill(message, rng)),
+        items.append((_signature("tool_call", names[tool], error_type, fill(message, rng)),
                       cause * len(names) + tool))
     return items
