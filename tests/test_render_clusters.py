@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import copy
 import re
-import shutil
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -22,7 +21,8 @@ import pytest
 from tracegraph.render import charts
 from tracegraph.render.clusters import clusters_html, clusters_markdown, clusters_view
 
-CHROMIUM = Path("/usr/bin/chromium")
+from .browser import visit
+
 SVG = "{http://www.w3.org/2000/svg}"
 HOSTILE = "<script>alert(1)</script>"
 GAVE_UP = "; outcome claim processed: error: gave up after retries"
@@ -397,43 +397,19 @@ def test_the_bar_chart_gives_labels_the_share_it_is_asked_for() -> None:
 
 @pytest.mark.slow
 def test_the_html_opens_offline_in_a_browser_without_errors(tmp_path: Path) -> None:
-    sync_api = pytest.importorskip(
-        "playwright.sync_api", reason="Playwright is not installed (pip install playwright)")
-    chromium = CHROMIUM if CHROMIUM.exists() else shutil.which("chromium")
-    if not chromium:
-        pytest.skip("Debian chromium is not installed (apt-get install chromium)")
     page_file = tmp_path / "clusters.html"
     page_file.write_text(clusters_html(_hostile_report()), encoding="utf-8")
-    url = page_file.as_uri()
-    errors: list[str] = []
-    requests: list[str] = []
-    dialogs: list[str] = []
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(chromium))
-        try:
-            tab = browser.new_page(viewport={"width": 1280, "height": 900})
-            tab.on("console", lambda message: errors.append(message.text)
-                   if message.type == "error" else None)
-            tab.on("pageerror", lambda error: errors.append(str(error)))
-            tab.on("request", lambda request: requests.append(request.url))
-
-            def refuse(dialog: Any) -> None:  # an alert() would mean a label ran as script
-                dialogs.append(dialog.message)
-                dialog.dismiss()
-            tab.on("dialog", refuse)
-            tab.goto(url, wait_until="load")
-            assert tab.title() == f"Failure clusters: {HOSTILE} · tracegraph"
-            chart = tab.locator("svg.chart")
-            assert chart.count() == 1
-            box = chart.first.bounding_box()
-            assert box and box["width"] > 600 and box["height"] > 100
-            assert tab.locator("section.cluster").count() == 5
-            example = tab.locator("#cluster-2 .example code").inner_text()
-            assert "claims-api <path>" in example
-            scroll_width = tab.evaluate("document.documentElement.scrollWidth")
-            tab.screenshot(path=str(tmp_path / "clusters.png"), full_page=True)
-        finally:
-            browser.close()
-    assert errors == [] and dialogs == []
-    assert requests == [url]
-    assert scroll_width <= 1280
+    with visit(page_file.as_uri()) as seen:
+        tab = seen.tab
+        assert tab.title() == f"Failure clusters: {HOSTILE} · tracegraph"
+        chart = tab.locator("svg.chart")
+        assert chart.count() == 1
+        box = chart.first.bounding_box()
+        assert box and box["width"] > 600 and box["height"] > 100
+        assert tab.locator("section.cluster").count() == 5
+        example = tab.locator("#cluster-2 .example code").inner_text()
+        assert "claims-api <path>" in example
+        assert seen.scroll_width() <= 1280
+        tab.screenshot(path=str(tmp_path / "clusters.png"), full_page=True)
+    assert seen.errors == [] and seen.dialogs == []  # an alert() would mean a label ran
+    assert seen.requests == [seen.url]

@@ -11,7 +11,6 @@ from __future__ import annotations
 import copy
 import doctest
 import re
-import shutil
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -24,7 +23,8 @@ from tracegraph.render import axis_charts, page, tables
 from tracegraph.render.axis_charts import ComparisonBar, PlotPoint, comparison_chart, line_chart
 from tracegraph.render.economics import economics_html, economics_markdown, economics_view
 
-CHROMIUM = Path("/usr/bin/chromium")
+from .browser import visit
+
 SVG = "{http://www.w3.org/2000/svg}"
 HOSTILE = "<script>alert(1)</script>"
 BASELINE_LINE = 'stroke-dasharray="6 4"'
@@ -450,37 +450,18 @@ def test_chart_builders_with_nothing_to_draw_say_so() -> None:
 
 @pytest.mark.slow
 def test_the_html_opens_offline_in_a_browser_without_errors(tmp_path: Path) -> None:
-    sync_api = pytest.importorskip(
-        "playwright.sync_api", reason="Playwright is not installed (pip install playwright)")
-    chromium = CHROMIUM if CHROMIUM.exists() else shutil.which("chromium")
-    if not chromium:
-        pytest.skip("Debian chromium is not installed (apt-get install chromium)")
     page_file = tmp_path / "economics.html"
     page_file.write_text(economics_html(sample_report()), encoding="utf-8")
-    url = page_file.as_uri()
-    errors: list[str] = []
-    requests: list[str] = []
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(chromium))
-        try:
-            tab = browser.new_page(viewport={"width": 1280, "height": 900})
-            tab.on("console", lambda message: errors.append(message.text)
-                   if message.type == "error" else None)
-            tab.on("pageerror", lambda error: errors.append(str(error)))
-            tab.on("request", lambda request: requests.append(request.url))
-            tab.goto(url, wait_until="load")
-            assert tab.title() == "Unit economics · tracegraph"
-            charts = tab.locator("svg.chart")
-            boxes = [charts.nth(i).bounding_box() for i in range(charts.count())]
-            assert len(boxes) == 6
-            assert all(box and box["width"] > 300 and box["height"] > 50 for box in boxes)
-            scroll_width = tab.evaluate("document.documentElement.scrollWidth")
-            tab.screenshot(path=str(tmp_path / "economics.png"), full_page=True)
-        finally:
-            browser.close()
-    assert errors == []
-    assert requests == [url]
-    assert scroll_width <= 1280
+    with visit(page_file.as_uri()) as seen:
+        assert seen.tab.title() == "Unit economics · tracegraph"
+        charts = seen.tab.locator("svg.chart")
+        boxes = [charts.nth(i).bounding_box() for i in range(charts.count())]
+        assert len(boxes) == 6
+        assert all(box and box["width"] > 300 and box["height"] > 50 for box in boxes)
+        assert seen.scroll_width() <= 1280
+        seen.tab.screenshot(path=str(tmp_path / "economics.png"), full_page=True)
+    assert seen.errors == [] and seen.dialogs == []
+    assert seen.requests == [seen.url]
 
 
 def test_the_view_keeps_workflow_ids_free_of_user_data() -> None:

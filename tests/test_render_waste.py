@@ -9,7 +9,6 @@ from __future__ import annotations
 import copy
 import doctest
 import re
-import shutil
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -25,7 +24,8 @@ from tracegraph.render.formatting import format_share, format_usd
 from tracegraph.render.waste import waste_html, waste_markdown
 
 HOSTILE_TOOL = "<script>alert(1)</script>"
-CHROMIUM = Path("/usr/bin/chromium")
+
+from .browser import visit
 
 
 def _pareto(points: int = 101) -> list[list[str]]:
@@ -325,31 +325,12 @@ def test_charts_with_nothing_to_draw_say_so() -> None:
 
 @pytest.mark.slow
 def test_the_html_opens_offline_in_a_browser_without_errors(tmp_path: Path) -> None:
-    sync_api = pytest.importorskip(
-        "playwright.sync_api", reason="Playwright is not installed (pip install playwright)")
-    if not CHROMIUM.exists() and not shutil.which("chromium"):
-        pytest.skip("Debian chromium is not installed (apt-get install chromium)")
     page_file = tmp_path / "waste.html"
     page_file.write_text(waste_html(sample_report()), encoding="utf-8")
-    url = page_file.as_uri()
-    errors: list[str] = []
-    requests: list[str] = []
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM if CHROMIUM.exists() else shutil.which("chromium")))
-        try:
-            page = browser.new_page(viewport={"width": 1280, "height": 900})
-            page.on("console", lambda message: errors.append(message.text)
-                    if message.type == "error" else None)
-            page.on("pageerror", lambda error: errors.append(str(error)))
-            page.on("request", lambda request: requests.append(request.url))
-            page.goto(url, wait_until="load")
-            assert page.title().startswith("Wasted spend: claims-triage")
-            boxes = [page.locator("svg.chart").nth(i).bounding_box() for i in range(3)]
-            assert all(box and box["width"] > 300 and box["height"] > 50 for box in boxes)
-            scroll_width = page.evaluate("document.documentElement.scrollWidth")
-        finally:
-            browser.close()
-    assert errors == []
-    assert requests == [url]
-    assert scroll_width <= 1280
+    with visit(page_file.as_uri()) as seen:
+        assert seen.tab.title().startswith("Wasted spend: claims-triage")
+        boxes = [seen.tab.locator("svg.chart").nth(i).bounding_box() for i in range(3)]
+        assert all(box and box["width"] > 300 and box["height"] > 50 for box in boxes)
+        assert seen.scroll_width() <= 1280
+    assert seen.errors == [] and seen.dialogs == []
+    assert seen.requests == [seen.url]

@@ -8,6 +8,7 @@ stdout, so they can be piped.
 
 from __future__ import annotations
 
+import importlib
 import sys
 from datetime import datetime, timezone
 from decimal import Decimal
@@ -412,6 +413,22 @@ def _emit(text: str, output: Path | None) -> None:
     errors.print(f"wrote {output}", highlight=False)
 
 
+def _report_out(report: dict[str, Any], format: str, output: Path | None, renderer: str,
+                table: Callable[[dict[str, Any]], None]) -> None:
+    """A report as JSON, Markdown or HTML (``tracegraph.render.<renderer>``), or a table."""
+    if format == "json":
+        if output is None:
+            _print_json(report)
+        else:
+            _emit(orjson.dumps(report, option=orjson.OPT_INDENT_2).decode(), output)
+    elif format in ("md", "html"):
+        module = importlib.import_module(f".render.{renderer}", __package__)
+        suffix = "markdown" if format == "md" else "html"
+        _emit(getattr(module, f"{renderer}_{suffix}")(report), output)
+    else:
+        table(report)
+
+
 @report_app.command("waste")
 def report_waste_command(
     db: Optional[str] = DbOption,
@@ -438,19 +455,7 @@ def report_waste_command(
                                              since=start, until=end))
     finally:
         store.close()
-    if format == ReportFormat.json:
-        if output is None:
-            _print_json(report)
-        else:
-            _emit(orjson.dumps(report, option=orjson.OPT_INDENT_2).decode(), output)
-    elif format == ReportFormat.md:
-        from .render.waste import waste_markdown
-        _emit(waste_markdown(report), output)
-    elif format == ReportFormat.html:
-        from .render.waste import waste_html
-        _emit(waste_html(report), output)
-    else:
-        _print_waste_table(report)
+    _report_out(report, format.value, output, "waste", _print_waste_table)
 
 
 def _usd(amount: str | Decimal | None, places: int = 4) -> str:
@@ -544,19 +549,7 @@ def report_economics_command(
                                                  by=by or ()))
     finally:
         store.close()
-    if format == ReportFormat.json:
-        if output is None:
-            _print_json(report)
-        else:
-            _emit(orjson.dumps(report, option=orjson.OPT_INDENT_2).decode(), output)
-    elif format == ReportFormat.md:
-        from .render.economics import economics_markdown
-        _emit(economics_markdown(report), output)
-    elif format == ReportFormat.html:
-        from .render.economics import economics_html
-        _emit(economics_html(report), output)
-    else:
-        _print_economics_table(report)
+    _report_out(report, format.value, output, "economics", _print_economics_table)
 
 
 def _print_economics_table(report: dict[str, Any]) -> None:
@@ -653,16 +646,7 @@ def clusters_command(
                                                 embedder=embedder, refresh=True))
     finally:
         store.close()
-    if format == ClustersFormat.json:
-        _emit(orjson.dumps(report, option=orjson.OPT_INDENT_2).decode(), output)
-    elif format == ClustersFormat.md:
-        from .render.clusters import clusters_markdown
-        _emit(clusters_markdown(report), output)
-    elif format == ClustersFormat.html:
-        from .render.clusters import clusters_html
-        _emit(clusters_html(report), output)
-    else:
-        _print_clusters(report)
+    _report_out(report, format.value, output, "clusters", _print_clusters)
 
 
 def _print_clusters(report: dict[str, Any]) -> None:
