@@ -824,6 +824,71 @@ def diff_command(
             highlight=False)
 
 
+@app.command("serve")
+def serve_command(
+    db: Optional[str] = DbOption,
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to bind (default "
+                             "loopback only)."),
+    port: int = typer.Option(8000, "--port", help="TCP port."),
+    no_auth: bool = typer.Option(False, "--no-auth", help="Anonymous access as admin; only "
+                                 "on a loopback address."),
+    config: Optional[Path] = ConfigOption,
+) -> None:
+    """Serve GraphQL (/graphql), OTLP/HTTP ingestion (/v1/traces) and /healthz.
+
+    Tokens come from [server.tokens] in tracegraph.toml (`tracegraph token ROLE`).
+
+    Example: tracegraph serve --port 8000 --config tracegraph.toml
+    """
+    import ipaddress
+    import logging
+
+    import uvicorn
+
+    from .server import create_app
+    try:
+        loopback = ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = host == "localhost"
+    if no_auth and not loopback:
+        _fail(f"--no-auth is only allowed on a loopback address, not {host}")
+    settings = _guard(lambda: load_config(config))
+    if not no_auth and not settings.tokens:
+        _fail("no API tokens in the configuration: run `tracegraph token reader` and add "
+              "what it prints to tracegraph.toml, or use --no-auth on 127.0.0.1")
+    store = _guard(lambda: open_store(db))
+    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
+    errors.print(f"tracegraph {__version__} serving {store.url} on http://{host}:{port} "
+                 f"(GraphQL /graphql, OTLP /v1/traces){' without auth' if no_auth else ''}",
+                 highlight=False)
+    uvicorn.run(create_app(store, settings, no_auth=no_auth), host=host, port=port,
+                log_config=None, access_log=False, timeout_graceful_shutdown=10)
+
+
+@app.command("token")
+def token_command(
+    role: str = typer.Argument(..., help="reader, auditor, ingest or admin."),
+    name: Optional[str] = typer.Option(None, "--name", help="A name for the token "
+                                       "(default: the role and a number)."),
+) -> None:
+    """Make an API token: prints the secret once, and the line for tracegraph.toml.
+
+    Only the SHA-256 of the token goes into the configuration.
+
+    Example: tracegraph token ingest --name otel-collector
+    """
+    import hashlib
+    import secrets
+    if role not in ("reader", "auditor", "ingest", "admin"):
+        _fail(f"role must be reader, auditor, ingest or admin, not {role!r}")
+    secret = "tg_" + secrets.token_urlsafe(32)
+    label = name or f"{role}-{secrets.token_hex(2)}"
+    console.print(f"token (shown once; give it to the client): {secret}", highlight=False)
+    console.print("add to tracegraph.toml:", highlight=False)
+    sys.stdout.write(f'\n[server.tokens.{label}]\nrole = "{role}"\n'
+                     f'sha256 = "{hashlib.sha256(secret.encode()).hexdigest()}"\n')
+
+
 @app.command("synth")
 def synth_command(
     output: Path = typer.Argument(..., help="File to write (JSONL)."),

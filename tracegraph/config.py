@@ -38,7 +38,8 @@ import msgspec
 
 from .errors import TracegraphError
 
-__all__ = ["Config", "ConfigError", "WorkflowConfig", "load_config", "DEFAULT_CONFIG"]
+__all__ = ["Config", "ConfigError", "WorkflowConfig", "TokenConfig", "load_config",
+           "DEFAULT_CONFIG"]
 
 DEFAULT_CONFIG = "tracegraph.toml"
 
@@ -58,10 +59,19 @@ class WorkflowConfig(msgspec.Struct, frozen=True, kw_only=True):
     hourly_rates: dict[str, Decimal] = {}
 
 
+class TokenConfig(msgspec.Struct, frozen=True, kw_only=True):
+    """An API token: its role, and the SHA-256 of the secret (never the secret)."""
+
+    role: str
+    sha256: str
+
+
 class Config(msgspec.Struct, frozen=True, kw_only=True):
     tool_prices: dict[str, Decimal] = {}
     hourly_rates: dict[str, Decimal] = {}
     workflows: dict[str, WorkflowConfig] = {}
+    tokens: dict[str, TokenConfig] = {}
+    """Token name → token, from ``[server.tokens.NAME]``."""
     source: str | None = None
 
     def hourly_rate(self, role: str | None, workflow: str | None = None) -> Decimal | None:
@@ -84,6 +94,29 @@ class Config(msgspec.Struct, frozen=True, kw_only=True):
                   "workflows": {k: w.hourly_rates for k, w in sorted(self.workflows.items())
                                 if w.hourly_rates}}
         return hashlib.sha256(msgspec.json.encode(prices, order="sorted")).hexdigest()[:12]
+
+
+_ROLES = ("reader", "auditor", "ingest", "admin")
+
+
+def _tokens(server: Any, *, path: str) -> dict[str, TokenConfig]:
+    if server is None:
+        return {}
+    if not isinstance(server, dict) or set(server) - {"tokens"}:
+        raise ConfigError(f"{path}: [server] holds only [server.tokens.NAME] tables")
+    found: dict[str, TokenConfig] = {}
+    for name, entry in (server.get("tokens") or {}).items():
+        where = f"server.tokens.{name}"
+        if not isinstance(entry, dict) or set(entry) != {"role", "sha256"}:
+            raise ConfigError(f"{path}: [{where}] needs exactly role and sha256 "
+                              "(`tracegraph token ROLE` prints one)")
+        if entry["role"] not in _ROLES:
+            raise ConfigError(f"{path}: {where}.role must be one of {', '.join(_ROLES)}")
+        digest = str(entry["sha256"]).lower()
+        if len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
+            raise ConfigError(f"{path}: {where}.sha256 must be 64 hex digits")
+        found[str(name)] = TokenConfig(role=entry["role"], sha256=digest)
+    return found
 
 
 _NO_WORKFLOW = WorkflowConfig()
@@ -156,12 +189,14 @@ def load_config(path: str | Path | None = None) -> Config:
         raise ConfigError(f"{chosen}: cannot read: {exc}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{chosen}: not valid TOML: {exc}") from None
-    unknown = sorted(set(data) - {"tools", "hourly_rates", "workflows"})
+    unknown = sorted(set(data) - {"tools", "hourly_rates", "workflows", "server"})
     if unknown:
         raise ConfigError(f"{chosen}: [{unknown[0]}] is not a section tracegraph reads "
-                          "(known: [tools], [hourly_rates], [workflows.NAME])")
+                          "(known: [tools], [hourly_rates], [workflows.NAME], "
+                          "[server.tokens.NAME])")
     return Config(tool_prices=_amounts(data.get("tools"), path=str(chosen), section="tools"),
                   hourly_rates=_amounts(data.get("hourly_rates"), path=str(chosen),
                                         section="hourly_rates"),
                   workflows=_workflows(data.get("workflows"), path=str(chosen)),
+                  tokens=_tokens(data.get("server"), path=str(chosen)),
                   source=str(chosen))

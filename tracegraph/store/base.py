@@ -234,5 +234,35 @@ class Store(Protocol):
         """The failures of a cluster (``None``: unclustered), newest first."""
         ...
 
+    def get_traces(self, trace_ids: Sequence[str]) -> dict[str, Trace]:
+        """Many traces at once (missing ids left out)."""
+        ...
+
+    def find_traces(self, *, workflow: str | None = None, outcome: Outcome | None = None,
+                    since_ns: int | None = None, until_ns: int | None = None,
+                    min_cost: Decimal | None = None, max_cost: Decimal | None = None,
+                    attribute: tuple[str, Any] | None = None,
+                    has_override: bool | None = None, has_retry: bool | None = None,
+                    after_key: int | None = None, limit: int = 50
+                    ) -> list[tuple[int, TraceRow, Decimal | None]]:
+        """A filtered page of traces in import order after ``after_key``."""
+        ...
+
+    def step_analyses(self, trace_ids: Sequence[str]
+                      ) -> dict[str, dict[str, tuple[str, str | None, Decimal | None]]]:
+        ...
+
+    def document_stats(self, *, min_retrieved: int = 1, max_use_rate: float = 1.0,
+                       limit: int = 200) -> list[tuple[str, int, int, int]]:
+        ...
+
+    def add_annotation(self, trace_id: str, step_id: str, *, label: str, note: str | None,
+                       author: str, created_ns: int) -> None:
+        ...
+
+    def annotations(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str],
+                                                                    list[dict[str, Any]]]:
+        ...
+
     def close(self) -> None:
         ...

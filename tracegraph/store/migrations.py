@@ -179,6 +179,19 @@ MIGRATIONS: tuple[str, ...] = (
     ) WITHOUT ROWID;
     CREATE INDEX cluster_members_cluster ON cluster_members(cluster_id);
     """,
+    # 6: human feedback on steps (GraphQL annotateStep), kept with its author
+    # and time; never part of a trace's content, so it survives re-imports.
+    """
+    CREATE TABLE annotations (
+        trace_id    TEXT NOT NULL,
+        step_id     TEXT NOT NULL,
+        label       TEXT NOT NULL,
+        note        TEXT,
+        author      TEXT NOT NULL,
+        created_ns  INTEGER NOT NULL
+    );
+    CREATE INDEX annotations_step ON annotations(trace_id, step_id);
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

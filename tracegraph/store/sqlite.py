@@ -604,6 +604,117 @@ class SQLiteStore:
                  "cost_usd": cost, "workflow": name, "start_ns": start}
                 for trace_id, step_id, text, cost, name, start in self._query(sql, params)]
 
+    # -- browsing many traces at once (GraphQL) -----------------------------------
+
+    def get_traces(self, trace_ids: Sequence[str]) -> dict[str, Trace]:
+        """Many traces in one query per 500 ids (missing ones are left out)."""
+        found: dict[str, Trace] = {}
+        for chunk in _chunks(list(dict.fromkeys(trace_ids))):
+            marks = ",".join("?" * len(chunk))
+            for trace_id, document in self._query(
+                    f"SELECT id, document FROM traces WHERE id IN ({marks})", chunk):
+                found[trace_id] = _decode_document(document)
+        return found
+
+    def find_traces(self, *, workflow: str | None = None, outcome: Outcome | None = None,
+                    since_ns: int | None = None, until_ns: int | None = None,
+                    min_cost: Decimal | None = None, max_cost: Decimal | None = None,
+                    attribute: tuple[str, Any] | None = None,
+                    has_override: bool | None = None, has_retry: bool | None = None,
+                    after_key: int | None = None, limit: int = 50
+                    ) -> list[tuple[int, TraceRow, Decimal | None]]:
+        """A page of traces in import order after ``after_key``, with their analysed cost.
+
+        Every value reaches SQL as a parameter; an attribute's name too (as a
+        JSON path).  Cost filters need an analysis and compare as numbers.
+        """
+        conditions: list[str] = []
+        params: list[Any] = []
+
+        def when(clause: str, *values: Any) -> None:
+            conditions.append(clause)
+            params.extend(values)
+
+        if workflow is not None:
+            when("t.workflow = ?", workflow)
+        if outcome is not None:
+            when("t.outcome = ?", Outcome(outcome).value)
+        if since_ns is not None:
+            when("t.start_ns >= ?", since_ns)
+        if until_ns is not None:
+            when("t.start_ns < ?", until_ns)
+        if min_cost is not None:
+            when("CAST(a.cost AS REAL) >= ?", float(min_cost))
+        if max_cost is not None:
+            when("CAST(a.cost AS REAL) <= ?", float(max_cost))
+        if attribute is not None:
+            name, value = attribute
+            path = '$."' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
+            when("json_extract(t.attributes, ?) = ?", path, value)
+        for flag, kind in ((has_override, "human_override"), (has_retry, "retry")):
+            if flag is not None:
+                exists = ("EXISTS (SELECT 1 FROM steps s WHERE s.trace_key = t.key AND "
+                          "s.kind = ?)")
+                if kind == "retry":
+                    exists = (f"({exists} OR coalesce(a.failed_attempts, 0) > 0)")
+                when(exists if flag else f"NOT {exists}", kind)
+        if after_key is not None:
+            when("t.key > ?", after_key)
+        where = " WHERE " + " AND ".join(conditions) if conditions else ""
+        rows = self._query(
+            f"SELECT t.key, {', '.join('t.' + c.strip() for c in _ROW_COLUMNS.split(','))}, "
+            "a.cost FROM traces t LEFT JOIN analyses a ON a.trace_key = t.key"
+            f"{where} ORDER BY t.key LIMIT ?", [*params, int(limit)])
+        return [(row[0], _trace_row(row[1:-1]), None if row[-1] is None else Decimal(row[-1]))
+                for row in rows]
+
+    def step_analyses(self, trace_ids: Sequence[str]
+                      ) -> dict[str, dict[str, tuple[str, str | None, Decimal | None]]]:
+        """Stored (role, reason, cost) per step of many traces, one query per 500."""
+        found: dict[str, dict[str, tuple[str, str | None, Decimal | None]]] = {}
+        for chunk in _chunks(list(dict.fromkeys(trace_ids))):
+            marks = ",".join("?" * len(chunk))
+            for trace_id, step_id, role, reason, cost in self._query(
+                    "SELECT t.id, s.step_id, s.role, s.reason, s.cost FROM step_analysis s "
+                    f"JOIN traces t ON t.key = s.trace_key WHERE t.id IN ({marks})", chunk):
+                found.setdefault(trace_id, {})[step_id] = (
+                    role, reason, None if cost is None else Decimal(cost))
+        return found
+
+    def document_stats(self, *, min_retrieved: int = 1, max_use_rate: float = 1.0,
+                       limit: int = 200) -> list[tuple[str, int, int, int]]:
+        """(document, times retrieved, times used, unused tokens): retrieved often, used
+        rarely first."""
+        return [(d, n, u, t) for d, n, u, t in self._query(
+            "SELECT document_id, count(*), sum(used), "
+            "sum(CASE WHEN used THEN 0 ELSE coalesce(tokens, 0) END) FROM document_use "
+            "GROUP BY document_id HAVING count(*) >= ? AND sum(used) * 1.0 / count(*) < ? "
+            "ORDER BY count(*) - sum(used) DESC, count(*) DESC, document_id LIMIT ?",
+            (min_retrieved, max_use_rate if max_use_rate < 1 else 1.0000001, limit))]
+
+    def add_annotation(self, trace_id: str, step_id: str, *, label: str, note: str | None,
+                       author: str, created_ns: int) -> None:
+        with self._lock, self._db:
+            self._db.execute("INSERT INTO annotations VALUES (?,?,?,?,?,?)",
+                             (trace_id, step_id, label, note, author, created_ns))
+
+    def annotations(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str],
+                                                                    list[dict[str, Any]]]:
+        """Annotations of many (trace, step) pairs, oldest first."""
+        found: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        traces = sorted({t for t, _ in keys})
+        wanted = set(keys)
+        for chunk in _chunks(traces):
+            marks = ",".join("?" * len(chunk))
+            for trace_id, step_id, label, note, author, created in self._query(
+                    "SELECT trace_id, step_id, label, note, author, created_ns FROM annotations "
+                    f"WHERE trace_id IN ({marks}) ORDER BY created_ns, rowid", chunk):
+                if (trace_id, step_id) in wanted:
+                    found.setdefault((trace_id, step_id), []).append(
+                        {"label": label, "note": note, "author": author,
+                         "created_ns": created})
+        return found
+
     def integrity_problems(self) -> list[str]:
         """SQLite's own check plus ours: every trace's step count matches its steps."""
         problems = [r[0] for r in self._db.execute("PRAGMA integrity_check") if r[0] != "ok"]

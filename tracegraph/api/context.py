@@ -1,0 +1,79 @@
+"""What every GraphQL resolver gets: the store, the prices, who is asking, the loaders.
+
+Loaders batch what a page of results needs (every trace of a page in one
+query, every step analysis in one more), so a query's cost does not grow
+with the number of nested lists it asks for.  A deadline makes long queries
+stop between resolvers with a ``TIMEOUT`` error rather than run on.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from strawberry.dataloader import DataLoader
+
+from ..config import Config
+from ..errors import TracegraphError
+from ..model import Trace
+from ..store import Store
+
+__all__ = ["Context", "Role", "ApiError", "ROLES"]
+
+ROLES = ("reader", "auditor", "ingest", "admin")
+"""``reader`` queries; ``auditor`` queries and sees raw payloads; ``ingest`` sends
+traces; ``admin`` does all, including the mutations that change a trace."""
+
+Role = str
+
+
+class ApiError(TracegraphError):
+    """An error a client can act on, with a stable ``code`` in its extensions."""
+
+    def __init__(self, message: str, code: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+StepMarks = dict[str, tuple[str, str | None, Decimal | None]]
+
+
+@dataclass
+class Context:
+    store: Store
+    config: Config
+    role: Role
+    principal: str
+    deadline: float
+    max_page: int = 100
+    request: Any = None
+    traces: DataLoader[str, Trace | None] = field(init=False)
+    marks: DataLoader[str, StepMarks] = field(init=False)
+
+    def __post_init__(self) -> None:
+        store = self.store
+
+        async def load_traces(ids: list[str]) -> list[Trace | None]:
+            self.check_deadline()
+            found = store.get_traces(ids)
+            return [found.get(i) for i in ids]
+
+        async def load_marks(ids: list[str]) -> list[StepMarks]:
+            self.check_deadline()
+            found = store.step_analyses(ids)
+            return [found.get(i, {}) for i in ids]
+
+        self.traces = DataLoader(load_fn=load_traces)
+        self.marks = DataLoader(load_fn=load_marks)
+
+    def check_deadline(self) -> None:
+        if time.monotonic() > self.deadline:
+            raise ApiError("the query ran past its time limit; ask for less (smaller "
+                           "pages, fewer nested fields)", "TIMEOUT")
+
+    def require(self, *roles: Role) -> None:
+        if self.role not in roles and self.role != "admin":
+            raise ApiError(f"the {self.role!r} role may not do this (needs "
+                           f"{' or '.join(roles)})", "FORBIDDEN")

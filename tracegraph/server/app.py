@@ -1,0 +1,177 @@
+"""One process serves the API, takes live traces, and answers health checks.
+
+Routes: ``/graphql`` (Strawberry; GraphiQL when a browser asks), ``/v1/traces``
+(OTLP/HTTP, protobuf or JSON, gzip; the OTLP success and partial-success
+responses) and ``/healthz``.  Every request but ``/healthz`` needs a bearer
+token from ``[server.tokens]`` in ``tracegraph.toml`` (stored as SHA-256, never
+the secret); anonymous access is only ``--no-auth`` on a loopback address,
+and then acts as ``admin``.  Bodies are capped; each request is logged as one
+JSON line (method, path, status, milliseconds, who).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import time
+from contextlib import asynccontextmanager
+from typing import Any, AsyncIterator
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Mount, Route
+from strawberry.asgi import GraphQL
+
+from .. import __version__
+from ..api.context import Context
+from ..api.schema import schema
+from ..config import Config
+from ..errors import InputError
+from ..store import Store
+
+__all__ = ["create_app", "MAX_BODY", "QUERY_SECONDS"]
+
+MAX_BODY = 32 * 1024 * 1024
+"""Largest request body accepted (an import or an OTLP batch)."""
+QUERY_SECONDS = 10.0
+"""A GraphQL query stops between resolvers after this long."""
+log = logging.getLogger("tracegraph.server")
+
+
+class _Auth(BaseHTTPMiddleware):
+    """Who is asking: a token's role and name, or anonymous admin under --no-auth."""
+
+    def __init__(self, app: Any, *, config: Config, no_auth: bool) -> None:
+        super().__init__(app)
+        self.by_digest = {t.sha256: (name, t.role) for name, t in config.tokens.items()}
+        self.no_auth = no_auth
+
+    async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
+        started = time.perf_counter()
+        principal, role = "-", "-"
+        if request.url.path == "/healthz":
+            response = await call_next(request)
+        else:
+            found = self._who(request)
+            if isinstance(found, Response):
+                response = found
+            else:
+                principal, role = found
+                request.state.principal, request.state.role = principal, role
+                length = request.headers.get("content-length")
+                if length is not None and (not length.isdigit() or int(length) > MAX_BODY):
+                    response = JSONResponse(
+                        {"error": f"request body over {MAX_BODY // 2**20} MB"}, 413)
+                else:
+                    response = await call_next(request)
+        log.info(json.dumps({"method": request.method, "path": request.url.path,
+                             "status": response.status_code, "who": principal, "role": role,
+                             "ms": round((time.perf_counter() - started) * 1000, 2)}))
+        return response
+
+    def _who(self, request: Request) -> tuple[str, str] | Response:
+        header = request.headers.get("authorization", "")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() == "bearer" and token:
+            digest = hashlib.sha256(token.strip().encode()).hexdigest()
+            for known, found in self.by_digest.items():
+                if hmac.compare_digest(known, digest):
+                    return found
+            return _denied("unknown token", 401)
+        if self.no_auth:
+            return "anonymous", "admin"
+        if not self.by_digest:
+            return _denied("no API tokens are configured: `tracegraph token ROLE` prints one "
+                           "to add to tracegraph.toml (or serve with --no-auth on 127.0.0.1)",
+                           401)
+        return _denied("an Authorization: Bearer <token> header is required", 401)
+
+
+def _denied(message: str, status: int) -> Response:
+    return JSONResponse({"error": message}, status,
+                        headers={"WWW-Authenticate": 'Bearer realm="tracegraph"'})
+
+
+class _GraphQL(GraphQL[Context, None]):
+    def __init__(self, store: Store, config: Config) -> None:
+        super().__init__(schema, graphql_ide="graphiql", allow_queries_via_get=False)
+        self.store = store
+        self.config = config
+
+    async def get_context(self, request: Any, response: Any) -> Context:
+        state = request.state
+        role = getattr(state, "role", "reader")
+        return Context(store=self.store, config=self.config, role=role,
+                       principal=getattr(state, "principal", "-"),
+                       deadline=time.monotonic() + QUERY_SECONDS, request=request)
+
+
+def _otlp_response(request: Request, status: int, *, rejected: int = 0,
+                   message: str = "") -> Response:
+    """The OTLP/HTTP answer, in the encoding of the request."""
+    protobuf = request.headers.get("content-type", "").startswith("application/x-protobuf")
+    if status != 200:
+        if protobuf:
+            from google.rpc import status_pb2  # type: ignore[import-untyped]
+            error = status_pb2.Status(code=3 if status == 400 else 13,
+                                      message=message).SerializeToString()
+            return Response(error, status, media_type="application/x-protobuf")
+        return JSONResponse({"code": 3 if status == 400 else 13, "message": message}, status)
+    if protobuf:
+        from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
+        answer = trace_service_pb2.ExportTraceServiceResponse()
+        if rejected or message:
+            answer.partial_success.rejected_spans = rejected
+            answer.partial_success.error_message = message
+        return Response(answer.SerializeToString(), 200, media_type="application/x-protobuf")
+    body: dict[str, Any] = {}
+    if rejected or message:
+        body["partialSuccess"] = {"rejectedSpans": str(rejected), "errorMessage": message}
+    return JSONResponse(body, 200)
+
+
+def create_app(store: Store, config: Config, *, no_auth: bool = False) -> Starlette:
+    """The ASGI application over ``store`` (which it closes on shutdown)."""
+
+    async def traces(request: Request) -> Response:
+        if request.state.role not in ("ingest", "admin"):
+            return _denied(f"the {request.state.role!r} role may not send traces "
+                           "(needs ingest)", 403)
+        from ..services.ingest import BodyTooLarge, UnsupportedMedia, ingest_otlp
+        body = await request.body()
+        try:
+            result = ingest_otlp(store, body,
+                                 content_type=request.headers.get("content-type", ""),
+                                 content_encoding=request.headers.get("content-encoding"),
+                                 source=f"POST /v1/traces by {request.state.principal}",
+                                 max_bytes=MAX_BODY)
+        except UnsupportedMedia as exc:
+            return JSONResponse({"code": 3, "message": str(exc)}, 415)
+        except BodyTooLarge as exc:
+            return JSONResponse({"code": 3, "message": str(exc)}, 413)
+        except InputError as exc:
+            return _otlp_response(request, 400, message=str(exc))
+        return _otlp_response(request, 200, rejected=result.rejected_spans,
+                              message=result.error_message or "")
+
+    async def healthz(request: Request) -> Response:
+        return JSONResponse({"status": "ok", "version": __version__})
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            store.close()
+
+    return Starlette(
+        routes=[Route("/healthz", healthz), Route("/v1/traces", traces, methods=["POST"]),
+                Mount("/graphql", _GraphQL(store, config))],
+        middleware=[Middleware(_Auth, config=config, no_auth=no_auth)],
+        lifespan=lifespan)
+
