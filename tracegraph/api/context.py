@@ -18,6 +18,7 @@ from strawberry.dataloader import DataLoader
 from ..config import Config
 from ..errors import TracegraphError
 from ..model import Trace
+from ..services.analysis import analyze_and_store
 from ..store import Store
 
 __all__ = ["Context", "Role", "ApiError", "ROLES"]
@@ -63,6 +64,12 @@ class Context:
         async def load_marks(ids: list[str]) -> list[StepMarks]:
             self.check_deadline()
             found = store.step_analyses(ids)
+            missing = [i for i in ids if i not in found]
+            if missing:  # imported since the server started: analyse them now
+                present = store.find_trace_ids(missing)
+                analyze_and_store(store, [i for i in missing if i in present],
+                                  config=self.config)
+                found.update(store.step_analyses(missing))
             return [found.get(i, {}) for i in ids]
 
         self.traces = DataLoader(load_fn=load_traces)

@@ -69,5 +69,7 @@ class ErrorCodes(SchemaExtension):
 
 
 def limits() -> list[Any]:
-    return [QueryDepthLimiter(max_depth=MAX_DEPTH), MaxTokensLimiter(max_token_count=MAX_TOKENS),
-            MaxAliasesLimiter(max_alias_count=MAX_ALIASES), ErrorCodes]
+    """Fresh extension instances per request, as Strawberry wants."""
+    return [lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
+            lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
+            lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES), ErrorCodes]

@@ -32,7 +32,7 @@ from strawberry.types import Info
 from ..errors import NotFound
 from ..model import Outcome, Override, Status, Step as ModelStep, StepKind, Trace as ModelTrace
 from ..model import structural_edges, summarize
-from ..services.analysis import analyze_trace, waste_report
+from ..services.analysis import analyze_and_store, analyze_trace, waste_report
 from ..services.clusters import clusters_report
 from ..services.economics import economics_report
 from ..services.explain import diff_traces, explain_trace
@@ -578,6 +578,7 @@ class Mutation:
                                            minutes=minutes, replaces=replaces))
         context.store.write_traces([ModelTrace(id=trace_id, source_format=trace.source_format,
                                                steps=(step,), partial=True)])
+        analyze_and_store(context.store, [trace_id], config=context.config)
         return _step(trace_id, step)
 
     @strawberry.mutation(description="Set a trace's business outcome (and why).")
@@ -589,6 +590,7 @@ class Mutation:
         context.store.write_traces([ModelTrace(id=trace_id, source_format=trace.source_format,
                                                outcome=Outcome(outcome.value),
                                                outcome_reason=reason, partial=True)])
+        analyze_and_store(context.store, [trace_id], config=context.config)
         return _trace(context.store.trace_row(trace_id), _analysed_cost(context, trace_id))
 
 

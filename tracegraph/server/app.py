@@ -24,7 +24,7 @@ from starlette.middleware import Middleware
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Mount, Route
+from starlette.routing import Route
 from strawberry.asgi import GraphQL
 
 from .. import __version__
@@ -32,6 +32,7 @@ from ..api.context import Context
 from ..api.schema import schema
 from ..config import Config
 from ..errors import InputError
+from ..services.analysis import analyze_and_store, analyze_stale
 from ..store import Store
 
 __all__ = ["create_app", "MAX_BODY", "QUERY_SECONDS"]
@@ -156,6 +157,7 @@ def create_app(store: Store, config: Config, *, no_auth: bool = False) -> Starle
             return JSONResponse({"code": 3, "message": str(exc)}, 413)
         except InputError as exc:
             return _otlp_response(request, 400, message=str(exc))
+        analyze_and_store(store, list(result.traces), config=config)
         return _otlp_response(request, 200, rejected=result.rejected_spans,
                               message=result.error_message or "")
 
@@ -164,6 +166,7 @@ def create_app(store: Store, config: Config, *, no_auth: bool = False) -> Starle
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        analyze_stale(store, config=config)  # one query when all is current
         try:
             yield
         finally:
@@ -171,7 +174,7 @@ def create_app(store: Store, config: Config, *, no_auth: bool = False) -> Starle
 
     return Starlette(
         routes=[Route("/healthz", healthz), Route("/v1/traces", traces, methods=["POST"]),
-                Mount("/graphql", _GraphQL(store, config))],
+                Route("/graphql", _GraphQL(store, config), methods=["GET", "POST"])],
         middleware=[Middleware(_Auth, config=config, no_auth=no_auth)],
         lifespan=lifespan)
 

@@ -14,6 +14,7 @@ import os
 import shutil
 import sys
 import tempfile
+import threading
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,8 +26,8 @@ from ..model import Trace
 from ..store import Store, WriteResult
 from .parsing_worker import parse_in_worker
 
-__all__ = ["FileReport", "ImportReport", "import_paths", "import_stream", "expand_paths",
-           "StrictImportError"]
+__all__ = ["FileReport", "ImportReport", "import_paths", "import_stream", "import_traces",
+           "expand_paths", "StrictImportError"]
 
 TRACE_SUFFIXES = (".json", ".jsonl", ".ndjson")
 
@@ -195,20 +196,46 @@ def import_stream(store: Store, stream: IO[bytes], *, source: str, format: str |
     """Import one seekable stream (a file, or an API payload in a ``BytesIO``)."""
     report = report or FileReport(path=source)
     report.format, items = read_stream(stream, source=source, format=format)
-    with _relaxed_gc():
-        for batch in _batches(items, batch_steps, report, strict):
-            _record(report, store.write_traces(batch), source=source, strict=strict)
-            if progress is not None:
-                try:
-                    progress(stream.tell())
-                except (OSError, ValueError):
-                    pass
+
+    def after_batch() -> None:
+        if progress is not None:
+            try:
+                progress(stream.tell())
+            except (OSError, ValueError):
+                pass
+
+    import_traces(store, items, source=source, strict=strict, batch_steps=batch_steps,
+                  report=report, after_batch=after_batch)
     if progress is not None:
         try:
             progress(os.fstat(stream.fileno()).st_size)
         except (OSError, AttributeError, ValueError):
             pass
     return report
+
+
+def import_traces(store: Store, items: Iterable[Trace | InputError], *, source: str,
+                  strict: bool = False, batch_steps: int = 5_000,
+                  report: FileReport | None = None,
+                  after_batch: Callable[[], None] | None = None) -> FileReport:
+    """Write traces a reader gave (errors among them are counted as rejected).
+
+    The one write path of every import: batches of about ``batch_steps`` steps,
+    one transaction each, fragments merged by the store.  ``POST /v1/traces``
+    calls it with the traces of one decoded request.
+    """
+    report = report or FileReport(path=source)
+    with _relaxed_gc():
+        for batch in _batches(iter(items), batch_steps, report, strict):
+            _record(report, store.write_traces(batch), source=source, strict=strict)
+            if after_batch is not None:
+                after_batch()
+    return report
+
+
+_gc_lock = threading.Lock()
+_gc_relaxed = 0
+_gc_thresholds: tuple[int, int, int] = gc.get_threshold()
 
 
 @contextmanager
@@ -218,13 +245,22 @@ def _relaxed_gc() -> Iterator[None]:
     Parsing allocates millions of small acyclic objects (dicts, structs); at
     the default thresholds the collector runs every 700 allocations and costs
     about a tenth of the import.  Reference counting frees them either way.
+    The thresholds are the process's: imports running at once in a server's
+    threads share one relaxation, and the last to finish restores them.
     """
-    before = gc.get_threshold()
-    gc.set_threshold(100_000, 50, 50)
+    global _gc_relaxed, _gc_thresholds
+    with _gc_lock:
+        if _gc_relaxed == 0:
+            _gc_thresholds = gc.get_threshold()
+            gc.set_threshold(100_000, 50, 50)
+        _gc_relaxed += 1
     try:
         yield
     finally:
-        gc.set_threshold(*before)
+        with _gc_lock:
+            _gc_relaxed -= 1
+            if _gc_relaxed == 0:
+                gc.set_threshold(*_gc_thresholds)
 
 
 def _batches(items: Iterator[Trace | InputError], batch_steps: int, report: FileReport,
