@@ -99,21 +99,19 @@ class Step:
     error_type: Optional[str]
     error: Optional[str]
     _step: strawberry.Private[ModelStep]
+    _mark: strawberry.Private[Optional[tuple[str, Optional[str], Optional[Decimal]]]]
 
     @strawberry.field(description="essential, wasted or structural (from the stored analysis).")
-    async def role(self, info: _Info) -> Optional[str]:
-        mark = (await _ctx(info).marks.load(self.trace_id)).get(self.id)
-        return None if mark is None else mark[0]
+    def role(self) -> Optional[str]:
+        return None if self._mark is None else self._mark[0]
 
     @strawberry.field(description="Why the step was wasted, if it was.")
-    async def reason(self, info: _Info) -> Optional[str]:
-        mark = (await _ctx(info).marks.load(self.trace_id)).get(self.id)
-        return None if mark is None else mark[1]
+    def reason(self) -> Optional[str]:
+        return None if self._mark is None else self._mark[1]
 
     @strawberry.field(description="Exact USD; null when unpriced (never $0 for unknown).")
-    async def cost_usd(self, info: _Info) -> Optional[str]:
-        mark = (await _ctx(info).marks.load(self.trace_id)).get(self.id)
-        return None if mark is None else _money(mark[2])
+    def cost_usd(self) -> Optional[str]:
+        return None if self._mark is None else _money(self._mark[2])
 
     @strawberry.field(description="The evidence behind the step's mark (analyses the trace).")
     def evidence(self, info: _Info) -> Optional[str]:
@@ -210,12 +208,13 @@ class GroupStep(Step):
     pass
 
 
-def _step(trace_id: str, step: ModelStep) -> Step:
+def _step(trace_id: str, step: ModelStep,
+          mark: tuple[str, str | None, Decimal | None] | None) -> Step:
     common: dict[str, Any] = dict(
         id=step.id, trace_id=trace_id, kind=step.kind.value, name=step.name,
         parent_id=step.parent_id, status=step.status.value, start=_iso(step.start_ns),
         duration_ms=None if step.duration_ns is None else step.duration_ns / 1e6,
-        error_type=step.error_type, error=step.error, _step=step)
+        error_type=step.error_type, error=step.error, _step=step, _mark=mark)
     kind = step.kind
     if kind == StepKind.LLM:
         return LlmStep(**common, model=step.model, provider=step.provider,
@@ -283,8 +282,12 @@ class Trace:
 
     @strawberry.field
     async def steps(self, info: _Info) -> list[Step]:
-        trace = await _ctx(info).traces.load(self.id)
-        return [] if trace is None else [_step(self.id, s) for s in trace.steps]
+        context = _ctx(info)
+        trace = await context.traces.load(self.id)
+        if trace is None:
+            return []
+        marks = await context.marks.load(self.id)
+        return [_step(self.id, s, marks.get(s.id)) for s in trace.steps]
 
     @strawberry.field(description="Structural edges and the analyzer's READ/USES, with evidence.")
     async def edges(self, info: _Info) -> list[Edge]:
@@ -453,9 +456,12 @@ class Query:
 
     @strawberry.field(description="One step of a trace.")
     async def step(self, info: _Info, trace_id: str, id: str) -> Optional[Step]:
-        trace = await _ctx(info).traces.load(trace_id)
+        context = _ctx(info)
+        trace = await context.traces.load(trace_id)
         found = None if trace is None else next((s for s in trace.steps if s.id == id), None)
-        return None if found is None else _step(trace_id, found)
+        if found is None:
+            return None
+        return _step(trace_id, found, (await context.marks.load(trace_id)).get(id))
 
     @strawberry.field(description="A workflow with its economics (cost per success, by segment).")
     def workflow(self, info: _Info, name: str, by: Optional[list[str]] = None
@@ -579,7 +585,8 @@ class Mutation:
         context.store.write_traces([ModelTrace(id=trace_id, source_format=trace.source_format,
                                                steps=(step,), partial=True)])
         analyze_and_store(context.store, [trace_id], config=context.config)
-        return _step(trace_id, step)
+        return _step(trace_id, step, context.store.step_analyses([trace_id])
+                     .get(trace_id, {}).get(step_id))
 
     @strawberry.mutation(description="Set a trace's business outcome (and why).")
     def set_outcome(self, info: _Info, trace_id: str, outcome: OutcomeFilter,

@@ -32,7 +32,7 @@ from ..api.context import Context
 from ..api.schema import schema
 from ..config import Config
 from ..errors import InputError
-from ..services.analysis import analyze_and_store, analyze_stale
+from ..services.analysis import analyze_stale
 from ..store import Store
 
 __all__ = ["create_app", "MAX_BODY", "QUERY_SECONDS"]
@@ -157,7 +157,8 @@ def create_app(store: Store, config: Config, *, no_auth: bool = False) -> Starle
             return JSONResponse({"code": 3, "message": str(exc)}, 413)
         except InputError as exc:
             return _otlp_response(request, 400, message=str(exc))
-        analyze_and_store(store, list(result.traces), config=config)
+        # Analysed when first asked for (a query's loader, a report): ingestion
+        # keeps the exporter's pace.
         return _otlp_response(request, 200, rejected=result.rejected_spans,
                               message=result.error_message or "")
 
