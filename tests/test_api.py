@@ -114,12 +114,14 @@ def test_a_page_of_50_traces_with_steps_takes_a_bounded_number_of_store_queries(
                       deadline=time.monotonic() + 60)
     before = store.queries
     result = asyncio.run(schema.execute(
-        "{ traces(first: 50) { edges { node { id steps { id kind role costUsd } } } } }",
-        context_value=context))
+        "{ traces(first: 50) { edges { node { id wastedUsd steps { id kind role costUsd "
+        "evidence annotations { label } ... on RetrievalStep { documents { id used } } } "
+        "} } } }", context_value=context))
     assert result.errors is None
     assert len(result.data["traces"]["edges"]) == 50
     assert sum(len(e["node"]["steps"]) for e in result.data["traces"]["edges"]) > 400
-    assert store.queries - before <= 4  # the page, the traces, the marks: not 50 x anything
+    # The page, the traces, the marks, the annotations: not 50 x anything.
+    assert store.queries - before <= 5
 
 
 def test_auth_roles_and_refusals(base: str) -> None:

@@ -105,3 +105,13 @@ def test_ingestion_checks_role_media_type_and_size(served: tuple[str, Path]) -> 
     huge = httpx.post(f"{url}/v1/traces", content=b" " * (33 * 2**20),
                       headers=_headers("ingest"))
     assert huge.status_code == 413
+
+
+def test_a_body_without_a_length_is_refused_before_it_is_read(served: tuple[str, Path]) -> None:
+    url, _ = served
+
+    def chunks() -> Iterator[bytes]:
+        yield b'{"resourceSpans": []}'
+
+    answer = httpx.post(f"{url}/v1/traces", content=chunks(), headers=_headers("ingest"))
+    assert answer.status_code == 411

@@ -52,6 +52,7 @@ class Context:
     request: Any = None
     traces: DataLoader[str, Trace | None] = field(init=False)
     marks: DataLoader[str, StepMarks] = field(init=False)
+    annotations: DataLoader[tuple[str, str], list[dict[str, Any]]] = field(init=False)
 
     def __post_init__(self) -> None:
         store = self.store
@@ -72,8 +73,14 @@ class Context:
                 found.update(store.step_analyses(missing))
             return [found.get(i, {}) for i in ids]
 
+        async def load_annotations(keys: list[tuple[str, str]]) -> list[list[dict[str, Any]]]:
+            self.check_deadline()
+            found = store.annotations(keys)
+            return [found.get(k, []) for k in keys]
+
         self.traces = DataLoader(load_fn=load_traces)
         self.marks = DataLoader(load_fn=load_marks)
+        self.annotations = DataLoader(load_fn=load_annotations)
 
     def check_deadline(self) -> None:
         if time.monotonic() > self.deadline:

@@ -114,16 +114,15 @@ class Step:
         return None if self._mark is None else _money(self._mark[2])
 
     @strawberry.field(description="The evidence behind the step's mark (analyses the trace).")
-    def evidence(self, info: _Info) -> Optional[str]:
-        document = _analysis(info, self.trace_id)
+    async def evidence(self, info: _Info) -> Optional[str]:
+        document = await _analysis(info, self.trace_id)
         return next((s["evidence"] for s in document["steps"] if s["id"] == self.id), None)
 
     @strawberry.field
-    def annotations(self, info: _Info) -> list[Annotation]:
-        found = _ctx(info).store.annotations([(self.trace_id, self.id)])
+    async def annotations(self, info: _Info) -> list[Annotation]:
+        found = await _ctx(info).annotations.load((self.trace_id, self.id))
         return [Annotation(label=a["label"], note=a["note"], author=a["author"],
-                           created=_iso(a["created_ns"]) or "")
-                for a in found.get((self.trace_id, self.id), [])]
+                           created=_iso(a["created_ns"]) or "") for a in found]
 
     @strawberry.field(description="The source's own record of the step (auditor role).")
     def raw(self, info: _Info) -> Optional[JSON]:
@@ -178,8 +177,9 @@ class RetryStep(ToolCallStep):
 @strawberry.type
 class RetrievalStep(Step):
     @strawberry.field
-    def documents(self, info: _Info) -> list[Document]:
-        used = {(d["step_id"], d["id"]): d for d in _analysis(info, self.trace_id)["documents"]}
+    async def documents(self, info: _Info) -> list[Document]:
+        used = {(d["step_id"], d["id"]): d
+                for d in (await _analysis(info, self.trace_id))["documents"]}
         return [Document(id=d.id, title=d.title, tokens=d.tokens,
                          used=used.get((self.id, d.id), {}).get("used"),
                          evidence=used.get((self.id, d.id), {}).get("evidence"))
@@ -246,12 +246,16 @@ def _step(trace_id: str, step: ModelStep,
     return GroupStep(**common)
 
 
-def _analysis(info: _Info, trace_id: str) -> dict[str, Any]:
-    """The full analysis document of a trace, once per request."""
+async def _analysis(info: _Info, trace_id: str) -> dict[str, Any]:
+    """The full analysis document of a trace, once per request (its trace batch-loaded)."""
     context = _ctx(info)
     cache: dict[str, dict[str, Any]] = context.__dict__.setdefault("_analyses", {})
     if trace_id not in cache:
-        cache[trace_id] = analyze_trace(context.store, trace_id, config=context.config)
+        trace = await context.traces.load(trace_id)
+        if trace is None:
+            raise NotFound(f"no trace {trace_id!r}")
+        cache[trace_id] = analyze_trace(context.store, trace_id, config=context.config,
+                                        trace=trace)
     return cache[trace_id]
 
 
@@ -276,9 +280,8 @@ class Trace:
         return _money(self._cost)
 
     @strawberry.field
-    def wasted_usd(self, info: _Info) -> Optional[str]:
-        marks = _analysis(info, self.id)
-        return str(marks["wasted_usd"])
+    async def wasted_usd(self, info: _Info) -> Optional[str]:
+        return str((await _analysis(info, self.id))["wasted_usd"])
 
     @strawberry.field
     async def steps(self, info: _Info) -> list[Step]:
@@ -297,12 +300,13 @@ class Trace:
         found = [Edge(source=e.source, target=e.target, type=e.type.value, evidence=e.evidence)
                  for e in structural_edges(trace, summarize(trace).workflow)]
         found += [Edge(source=e["source"], target=e["target"], type=e["type"],
-                       evidence=e["evidence"]) for e in _analysis(info, self.id)["edges"]]
+                       evidence=e["evidence"])
+                  for e in (await _analysis(info, self.id))["edges"]]
         return found
 
     @strawberry.field(description="Totals, unpriced steps and the documents' use.")
-    def analysis(self, info: _Info) -> JSON:
-        document = _analysis(info, self.id)
+    async def analysis(self, info: _Info) -> JSON:
+        document = await _analysis(info, self.id)
         return {k: document[k] for k in ("cost_usd", "wasted_usd", "unpriced_steps",
                                          "context_bloat_tokens", "context_bloat_usd",
                                          "outcome_step", "documents", "analyzer_version")}

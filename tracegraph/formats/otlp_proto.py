@@ -96,7 +96,7 @@ def _converter(field: FieldDescriptor) -> _Convert:
 
 
 def _is_repeated(field: FieldDescriptor) -> bool:
-    """``is_repeated`` since protobuf 6; ``label`` before it (and gone in 7)."""
+    """Newer protobuf says ``is_repeated`` (and has no ``label``); older only ``label``."""
     repeated = getattr(field, "is_repeated", None)
     if repeated is None:
         return bool(field.label == FieldDescriptor.LABEL_REPEATED)
@@ -120,13 +120,13 @@ def _scalar(field: FieldDescriptor) -> _Convert:
 #
 # Spans, their attributes and attribute values are nearly all of a request.
 # Written out by hand they convert in two thirds of the walk's time, with the
-# same result (a test compares both with MessageToDict).  Each is used only
+# same result (a test compares the whole with MessageToDict).  Each is used only
 # while its message has no field it does not know: a newer opentelemetry-proto
 # with another field falls back to the walk.
 
 
-def _any_value(value: Any) -> dict[str, Any]:
-    kind = value.WhichOneof("value")
+def _any_value(value: Any, kind: str | None = None) -> dict[str, Any]:
+    kind = kind or value.WhichOneof("value")
     if kind == "string_value":
         return {"stringValue": value.string_value}
     if kind == "int_value":
@@ -140,9 +140,13 @@ def _any_value(value: Any) -> dict[str, Any]:
 
 def _key_value(pair: Any) -> dict[str, Any]:
     key = pair.key
-    if key and pair.HasField("value"):
-        return {"key": key, "value": _any_value(pair.value)}
-    return request_as_json(pair)  # an empty key or no value is left out, as by the walk
+    value = pair.value
+    kind = value.WhichOneof("value")
+    if key and kind is not None:
+        if kind == "string_value":  # most attributes, inline
+            return {"key": key, "value": {"stringValue": value.string_value}}
+        return {"key": key, "value": _any_value(value, kind)}
+    return request_as_json(pair)  # an empty key, or a value unset or absent: the walk
 
 
 def _span(span: Any) -> dict[str, Any]:
@@ -164,8 +168,9 @@ def _span(span: Any) -> dict[str, Any]:
         out["startTimeUnixNano"] = str(span.start_time_unix_nano)
     if span.end_time_unix_nano:
         out["endTimeUnixNano"] = str(span.end_time_unix_nano)
-    if span.attributes:
-        out["attributes"] = [_key_value(pair) for pair in span.attributes]
+    pairs = span.attributes
+    if pairs:
+        out["attributes"] = [_key_value(pair) for pair in pairs]
     if span.dropped_attributes_count:
         out["droppedAttributesCount"] = span.dropped_attributes_count
     if span.events:

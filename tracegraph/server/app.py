@@ -65,7 +65,10 @@ class _Auth(BaseHTTPMiddleware):
                 principal, role = found
                 request.state.principal, request.state.role = principal, role
                 length = request.headers.get("content-length")
-                if length is not None and (not length.isdigit() or int(length) > MAX_BODY):
+                if request.method == "POST" and length is None:
+                    # A chunked body could not be capped before it is read.
+                    response = JSONResponse({"error": "a Content-Length is required"}, 411)
+                elif length is not None and (not length.isdigit() or int(length) > MAX_BODY):
                     response = JSONResponse(
                         {"error": f"request body over {MAX_BODY // 2**20} MB"}, 413)
                 else:

@@ -21,7 +21,7 @@ from ..analyze.failures import failures_of, signature_hash
 from ..analyze.flow import data_flow
 from ..analyze.paths import ContextBloat, Reason, Role, analyze_paths, context_bloat
 from ..config import Config
-from ..model import Step, StepKind, summarize
+from ..model import Step, StepKind, Trace, summarize
 from ..store import AnalysisRecord, FailureRow, Store
 from .analysis_workers import analyze_in_workers, default_workers
 
@@ -32,8 +32,10 @@ ANALYZER_VERSION = "9"
 """Bumped whenever a rule changes, so stored results can be recomputed."""
 
 
-def analyze_trace(store: Store, trace_id: str, *, config: Config) -> dict[str, Any]:
-    trace = store.get_trace(trace_id)
+def analyze_trace(store: Store, trace_id: str, *, config: Config,
+                  trace: Trace | None = None) -> dict[str, Any]:
+    """The analysis document of a stored trace (``trace``: already read, to skip reading)."""
+    trace = trace if trace is not None else store.get_trace(trace_id)
     summary = summarize(trace)
     edges = list(data_flow(trace))
     paths = analyze_paths(trace, edges)
