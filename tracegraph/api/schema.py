@@ -275,9 +275,14 @@ class Trace:
     attributes: JSON
     _cost: strawberry.Private[Optional[Decimal]]
 
-    @strawberry.field(description="The analysed cost (null until analysed).")
-    def cost_usd(self) -> Optional[str]:
-        return _money(self._cost)
+    @strawberry.field(description="The analysed cost: the exact sum of its priced steps.")
+    async def cost_usd(self, info: _Info) -> Optional[str]:
+        if self._cost is not None:
+            return _money(self._cost)
+        marks = await _ctx(info).marks.load(self.id)
+        if not marks:
+            return None
+        return _money(sum((c for _, _, c in marks.values() if c is not None), Decimal(0)))
 
     @strawberry.field
     async def wasted_usd(self, info: _Info) -> Optional[str]:
@@ -435,7 +440,7 @@ class Query:
             row = context.store.trace_row(id)
         except NotFound:
             return None
-        return _trace(row, _analysed_cost(context, id))
+        return _trace(row, None)  # its cost from the marks the steps load anyway
 
     @strawberry.field(description="Traces in import order, filtered; at most 100 a page.")
     def traces(self, info: _Info, filter: Optional[TraceFilter] = None, first: int = 20,
