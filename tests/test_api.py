@@ -194,3 +194,11 @@ def test_docs_schema_graphql_is_the_schema_the_code_serves() -> None:
         "docs/schema.graphql is stale: regenerate it with "
         "python -c \"from tracegraph.api.schema import schema; "
         "open('docs/schema.graphql','w').write(schema.as_str()+'\\n')\"")
+
+
+def test_shared_entities_are_listed_once_each(base: str) -> None:
+    data = _data(gql(base, "{ models { name } tools { name } rules { name } actors { name } }"))
+    assert "EXC-12" in {r["name"] for r in data["rules"]}
+    assert "j.okafor" in {a["name"] for a in data["actors"]}
+    names = [t["name"] for t in data["tools"]]
+    assert "lookup_policy" in names and len(names) == len(set(names))

@@ -30,7 +30,7 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from ..errors import NotFound
-from ..model import Outcome, Override, Status, Step as ModelStep, StepKind, Trace as ModelTrace
+from ..model import EntityLabel, Outcome, Override, Status, Step as ModelStep, StepKind, Trace as ModelTrace
 from ..model import structural_edges, summarize
 from ..services.analysis import analyze_and_store, analyze_trace, waste_report
 from ..services.clusters import clusters_report
@@ -419,6 +419,37 @@ class Workflow:
         return self._report
 
 
+@strawberry.type(description="A shared node of the graph: one per name across all traces.")
+class Entity:
+    name: str
+    properties: JSON
+
+
+@strawberry.type(description="A model, and what its calls cost in the analysed traces.")
+class Model(Entity):
+    pass
+
+
+@strawberry.type(description="A tool the agents called.")
+class Tool(Entity):
+    pass
+
+
+@strawberry.type(description="An exception or policy rule that was applied.")
+class Rule(Entity):
+    pass
+
+
+@strawberry.type(description="A person who overrode or approved the agent's work.")
+class Actor(Entity):
+    pass
+
+
+def _entities(info: _Info, label: EntityLabel, kind: type[Entity]) -> list[Any]:
+    return [kind(name=e.name, properties=e.properties)
+            for e in _ctx(info).store.entities(label)]
+
+
 @strawberry.type
 class DocumentStat:
     id: str
@@ -522,6 +553,22 @@ class Query:
         context = _ctx(info)
         return clusters_report(context.store, config=context.config, workflow=workflow,
                                min_size=min_size, refresh=False, members=20)
+
+    @strawberry.field(description="Every model seen, by name (provider/model).")
+    def models(self, info: _Info) -> list[Model]:
+        return _entities(info, EntityLabel.MODEL, Model)
+
+    @strawberry.field(description="Every tool called.")
+    def tools(self, info: _Info) -> list[Tool]:
+        return _entities(info, EntityLabel.TOOL, Tool)
+
+    @strawberry.field(description="Every rule applied.")
+    def rules(self, info: _Info) -> list[Rule]:
+        return _entities(info, EntityLabel.RULE, Rule)
+
+    @strawberry.field(description="Every person who overrode the agent.")
+    def actors(self, info: _Info) -> list[Actor]:
+        return _entities(info, EntityLabel.ACTOR, Actor)
 
     @strawberry.field(description="Documents by how often they were retrieved and used.")
     def documents(self, info: _Info, used_less_than: float = 1.0,

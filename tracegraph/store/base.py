@@ -17,7 +17,7 @@ import msgspec
 import networkx as nx
 
 from ..errors import InputError
-from ..model import Edge, Outcome, Trace
+from ..model import Edge, Entity, EntityLabel, Outcome, Trace
 
 __all__ = ["Store", "TraceRow", "WriteResult", "StoreCounts", "AnalysisRecord", "OutcomeRow",
            "FailureRow", "ClusterRow"]
@@ -232,6 +232,10 @@ class Store(Protocol):
                         since_ns: int | None = None, limit: int | None = None
                         ) -> list[dict[str, Any]]:
         """The failures of a cluster (``None``: unclustered), newest first."""
+        ...
+
+    def entities(self, label: EntityLabel | None = None) -> list[Entity]:
+        """The shared nodes (Workflow, Model, Tool, Document, Rule, Actor), by name."""
         ...
 
     def get_traces(self, trace_ids: Sequence[str]) -> dict[str, Trace]:
