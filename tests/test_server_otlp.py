@@ -115,3 +115,20 @@ def test_a_body_without_a_length_is_refused_before_it_is_read(served: tuple[str,
 
     answer = httpx.post(f"{url}/v1/traces", content=chunks(), headers=_headers("ingest"))
     assert answer.status_code == 411
+
+
+def test_values_nested_too_deep_reject_their_span_not_the_server(
+        served: tuple[str, Path]) -> None:
+    url, db = served
+    body = orjson.loads((FIXTURES / "otlp" / "claims_triage_genai.json").read_bytes())
+    deep: dict[str, object] = {"stringValue": "bottom"}
+    for _ in range(300):
+        deep = {"arrayValue": {"values": [deep]}}
+    body["resourceSpans"][0]["scopeSpans"][0]["spans"][0]["attributes"].append(
+        {"key": "deep", "value": deep})
+    import json  # orjson itself refuses to write 300 levels
+    answer = httpx.post(f"{url}/v1/traces", content=json.dumps(body).encode(),
+                        headers=_headers("ingest"))
+    assert answer.status_code == 200
+    assert int(answer.json()["partialSuccess"]["rejectedSpans"]) >= 1
+    assert "nested more than 64 levels" in answer.json()["partialSuccess"]["errorMessage"]

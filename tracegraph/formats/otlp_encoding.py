@@ -13,6 +13,8 @@ fails it is walked again slowly to name the attribute that is wrong.
 
 from __future__ import annotations
 
+import threading
+
 import base64
 import binascii
 from typing import Any, Callable
@@ -110,18 +112,8 @@ def decode_any_value(value: Any) -> Any:
     if "boolValue" in value:
         inner = value["boolValue"]
         return inner if inner.__class__ is bool else _bad("boolValue", inner)
-    if "arrayValue" in value:
-        inner = value["arrayValue"]
-        return _array(inner.get("values") or [] if inner.__class__ is dict
-                      else _bad("arrayValue", inner))
-    if "kvlistValue" in value:
-        inner = value["kvlistValue"]
-        items = inner.get("values") if inner.__class__ is dict else _bad("kvlistValue", inner)
-        try:
-            return decode_attributes(items)
-        except SpanDecodeError as exc:
-            raise SpanDecodeError(exc.message, ".kvlistValue.values"
-                                  + exc.field.removeprefix("attributes")) from None
+    if "arrayValue" in value or "kvlistValue" in value:
+        return _nested(value)
     if "bytesValue" in value:
         inner = value["bytesValue"]
         return inner if inner.__class__ is str else _bad("bytesValue", inner)
@@ -134,6 +126,33 @@ def _number(inner: Any, kind: str, convert: Callable[[Any], Any]) -> Any:
         return convert(inner) if inner.__class__ is not bool else _bad(kind, inner)
     except (TypeError, ValueError):
         return _bad(kind, inner)
+
+
+MAX_NESTING = 64
+"""Arrays and key/value lists inside one another, at most: deeper is refused with the
+span, as protobuf parsers refuse it at 100 (and JSON encoders fail at ~250)."""
+_depth = threading.local()
+
+
+def _nested(value: dict[str, Any]) -> Any:
+    level = getattr(_depth, "level", 0)
+    if level >= MAX_NESTING:
+        raise SpanDecodeError(f"values nested more than {MAX_NESTING} levels deep", "")
+    _depth.level = level + 1
+    try:
+        if "arrayValue" in value:
+            inner = value["arrayValue"]
+            return _array(inner.get("values") or [] if inner.__class__ is dict
+                          else _bad("arrayValue", inner))
+        inner = value["kvlistValue"]
+        items = inner.get("values") if inner.__class__ is dict else _bad("kvlistValue", inner)
+        try:
+            return decode_attributes(items)
+        except SpanDecodeError as exc:
+            raise SpanDecodeError(exc.message, ".kvlistValue.values"
+                                  + exc.field.removeprefix("attributes")) from None
+    finally:
+        _depth.level = level
 
 
 def _array(items: Any) -> list[Any]:

@@ -31,7 +31,7 @@ from .. import __version__
 from ..api.context import Context
 from ..api.schema import schema
 from ..config import Config
-from ..errors import InputError
+from ..errors import InputError, StoreError
 from ..services.analysis import analyze_stale
 from ..store import Store
 
@@ -117,26 +117,17 @@ class _GraphQL(GraphQL[Context, None]):
 
 def _otlp_response(request: Request, status: int, *, rejected: int = 0,
                    message: str = "") -> Response:
-    """The OTLP/HTTP answer, in the encoding of the request."""
-    protobuf = request.headers.get("content-type", "").startswith("application/x-protobuf")
+    """The OTLP/HTTP answer (an export response, or a ``google.rpc.Status`` on error), in
+    the encoding of the request."""
+    from ..formats.otlp_proto import encode_export_response, encode_status
+    json = not request.headers.get("content-type", "").startswith(
+        ("application/x-protobuf", "application/protobuf"))
+    media = "application/json" if json else "application/x-protobuf"
     if status != 200:
-        if protobuf:
-            from google.rpc import status_pb2  # type: ignore[import-untyped]
-            error = status_pb2.Status(code=3 if status == 400 else 13,
-                                      message=message).SerializeToString()
-            return Response(error, status, media_type="application/x-protobuf")
-        return JSONResponse({"code": 3 if status == 400 else 13, "message": message}, status)
-    if protobuf:
-        from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
-        answer = trace_service_pb2.ExportTraceServiceResponse()
-        if rejected or message:
-            answer.partial_success.rejected_spans = rejected
-            answer.partial_success.error_message = message
-        return Response(answer.SerializeToString(), 200, media_type="application/x-protobuf")
-    body: dict[str, Any] = {}
-    if rejected or message:
-        body["partialSuccess"] = {"rejectedSpans": str(rejected), "errorMessage": message}
-    return JSONResponse(body, 200)
+        code = 3 if status < 500 else 14  # INVALID_ARGUMENT, UNAVAILABLE (retry)
+        return Response(encode_status(message, code=code, json=json), status, media_type=media)
+    return Response(encode_export_response(rejected_spans=rejected, error_message=message,
+                                           json=json), 200, media_type=media)
 
 
 def create_app(store: Store, config: Config, *, no_auth: bool = False) -> Starlette:
@@ -160,6 +151,8 @@ def create_app(store: Store, config: Config, *, no_auth: bool = False) -> Starle
             return JSONResponse({"code": 3, "message": str(exc)}, 413)
         except InputError as exc:
             return _otlp_response(request, 400, message=str(exc))
+        except StoreError as exc:  # busy or failing store: exporters retry a 503
+            return _otlp_response(request, 503, message=str(exc))
         # Analysed when first asked for (a query's loader, a report): ingestion
         # keeps the exporter's pace.
         return _otlp_response(request, 200, rejected=result.rejected_spans,
