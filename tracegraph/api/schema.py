@@ -98,20 +98,12 @@ class Step:
     duration_ms: Optional[float]
     error_type: Optional[str]
     error: Optional[str]
+    role: Optional[str] = strawberry.field(
+        description="essential, wasted or structural (from the stored analysis).")
+    reason: Optional[str] = strawberry.field(description="Why the step was wasted, if it was.")
+    cost_usd: Optional[str] = strawberry.field(
+        description="Exact USD; null when unpriced (never $0 for unknown).")
     _step: strawberry.Private[ModelStep]
-    _mark: strawberry.Private[Optional[tuple[str, Optional[str], Optional[Decimal]]]]
-
-    @strawberry.field(description="essential, wasted or structural (from the stored analysis).")
-    def role(self) -> Optional[str]:
-        return None if self._mark is None else self._mark[0]
-
-    @strawberry.field(description="Why the step was wasted, if it was.")
-    def reason(self) -> Optional[str]:
-        return None if self._mark is None else self._mark[1]
-
-    @strawberry.field(description="Exact USD; null when unpriced (never $0 for unknown).")
-    def cost_usd(self) -> Optional[str]:
-        return None if self._mark is None else _money(self._mark[2])
 
     @strawberry.field(description="The evidence behind the step's mark (analyses the trace).")
     async def evidence(self, info: _Info) -> Optional[str]:
@@ -214,7 +206,9 @@ def _step(trace_id: str, step: ModelStep,
         id=step.id, trace_id=trace_id, kind=step.kind.value, name=step.name,
         parent_id=step.parent_id, status=step.status.value, start=_iso(step.start_ns),
         duration_ms=None if step.duration_ns is None else step.duration_ns / 1e6,
-        error_type=step.error_type, error=step.error, _step=step, _mark=mark)
+        error_type=step.error_type, error=step.error, _step=step,
+        role=None if mark is None else mark[0], reason=None if mark is None else mark[1],
+        cost_usd=None if mark is None else _money(mark[2]))
     kind = step.kind
     if kind == StepKind.LLM:
         return LlmStep(**common, model=step.model, provider=step.provider,
