@@ -14,8 +14,8 @@ import logging
 from typing import Any, Iterator
 
 from graphql import GraphQLError
-from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter, \
-    SchemaExtension
+from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, ParserCache, \
+    QueryDepthLimiter, SchemaExtension, ValidationCache
 
 from ..errors import InputError, NotFound, StoreError, TracegraphError
 from .context import ApiError
@@ -69,7 +69,10 @@ class ErrorCodes(SchemaExtension):
 
 
 def limits() -> list[Any]:
-    """Fresh extension instances per request, as Strawberry wants."""
+    """Fresh extension instances per request, as Strawberry wants; parsing and
+    validating a query text is cached (dashboards send the same few queries)."""
     return [lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
             lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
-            lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES), ErrorCodes]
+            lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
+            lambda: ParserCache(maxsize=256), lambda: ValidationCache(maxsize=256),
+            ErrorCodes]
