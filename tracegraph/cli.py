@@ -652,7 +652,7 @@ def clusters_command(
 def _print_clusters(report: dict[str, Any]) -> None:
     run = report["run"] or {}
     if run.get("fallback"):
-        errors.print(f"[yellow]note:[/yellow] {run['fallback']}", highlight=False)
+        errors.print(f"[yellow]note:[/yellow] {_escape(run['fallback'])}", highlight=False)
     table = Table(title=f"{len(report['clusters'])} failure clusters"
                         f"{' of ' + report['workflow'] if report['workflow'] else ''}, "
                         f"by money ({run.get('method', '')})", title_justify="left")

@@ -459,13 +459,14 @@ def _allocation(workflow: dict[str, Any]) -> list[dict[str, Any]]:
             line(segment, "cap",
                  f"{where}: failed attempts are {_pct(segment['retry_tax_share'])} of spend: "
                  "cap the attempts per call, or fix what fails first")
-        elif not segment["key"] and Decimal(segment["tail_share"] or 0) >= Decimal("0.5"):
+        elif (not segment["key"] and segment["traces"] >= MIN_SAMPLE
+              and Decimal(segment["tail_share"] or 0) >= Decimal("0.5")):
             line(segment, "cap",
                  f"{where}: the costliest 5% of traces take {_pct(segment['tail_share'])} of "
                  f"spend: cap spend per trace near its p90 of "
                  f"{_money(Decimal(segment['p90_usd']))} and look at those traces")
         if baseline is not None and segment["cheaper_than_baseline"] is None \
-                and not segment["key"] and segment["traces"]:
+                and not segment["key"] and segment["traces"] >= 2:
             line(segment, "insufficient_evidence", f"{where}: {segment['verdict']}")
     best: dict[str, dict[str, Any]] = {}
     for route in workflow["routing"]:  # per purpose, the cheapest model that qualifies

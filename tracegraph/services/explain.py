@@ -106,7 +106,8 @@ def explain_trace(store: Store, trace_id: str, *, config: Config) -> dict[str, A
     explained = sum((Decimal(d["usd"]) for d in drivers), Decimal(0))
     drivers.append(_driver("cohort mix", total - median_total - explained,
                            "the median trace is not the sum of the median parts; with "
-                           "this line the drivers add up to the difference exactly"))
+                           "this line the drivers add up to the difference exactly",
+                           exact=True))
     warnings = []
     if len(cohort) < _SMALL_COHORT:
         warnings.append(f"only {len(cohort)} analysed traces in this workflow: the median "
@@ -130,8 +131,12 @@ def explain_trace(store: Store, trace_id: str, *, config: Config) -> dict[str, A
     }
 
 
-def _driver(name: str, usd: Decimal, evidence: str) -> dict[str, str]:
-    return {"driver": name, "usd": _money(usd), "evidence": evidence}
+def _driver(name: str, usd: Decimal, evidence: str, *, exact: bool = False) -> dict[str, str]:
+    """A driver's dollars, to a nano-dollar (the token-rate ones are quotients); the
+    remainder line is ``exact`` so that the drivers still add up to the difference."""
+    return {"driver": name,
+            "usd": _money(usd if exact else usd.quantize(Decimal("0.000000001"))),
+            "evidence": evidence}
 
 
 def _minutes(trace: Trace) -> Decimal:
