@@ -15,22 +15,20 @@ import threading
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Sequence, cast
 
-import lz4.frame
-import msgspec
 import networkx as nx
 import orjson
 
 from ..errors import InputError, NotFound, StoreError
 from ..model import Edge, EdgeType, Entity, EntityLabel, Outcome, Trace, entities, \
-    merge_step, model_name, structure_problems, summarize
+    model_name, structure_problems, summarize
+from .documents import decode_document as _decode_document, encode_document as _encode_document, \
+    merge as _merge, merge_within_batch as _merge_within_batch
 from .base import AnalysisRecord, ClusterRow, OutcomeRow, StoreCounts, TraceRow, WriteResult
 from .graphs import trace_graph
 from .migrations import MIGRATIONS, SCHEMA_VERSION
 
 __all__ = ["SQLiteStore"]
 
-_encoder = msgspec.json.Encoder(decimal_format="string")
-_trace_decoder = msgspec.json.Decoder(Trace)
 
 _STEP_COLUMNS = "trace_key, id, kind, status, model, tool_name"
 _TRACE_COLUMNS = ("key, id, workflow, source_format, session_id, outcome, outcome_reason, "
@@ -759,22 +757,6 @@ class _DecimalSum:
         return str(self.total)
 
 
-def _encode_document(trace: Trace) -> bytes:
-    """A trace's stored form: its JSON, LZ4-compressed.
-
-    Uncompressed, the store was 1.5x its input (OTLP spans keep their raw
-    record).  Measured on 213k OTLP spans (178 MB of JSON): zlib level 1 took
-    1.4 s for 34 MB, zstd level 1 0.8 s for 30 MB, LZ4 0.25 s for 47 MB;
-    LZ4 costs less than writing the pages it saves.
-    """
-    compressed: bytes = lz4.frame.compress(_encoder.encode(trace))
-    return compressed
-
-
-def _decode_document(document: bytes) -> Trace:
-    return _trace_decoder.decode(lz4.frame.decompress(document))
-
-
 def _chunks(ids: list[str]) -> Iterator[list[str]]:
     for start in range(0, len(ids), _CHUNK):
         yield ids[start:start + _CHUNK]
@@ -785,40 +767,6 @@ def _trace_row(row: tuple[Any, ...]) -> TraceRow:
                     outcome_reason=row[3], source_format=row[4], start_ns=row[5],
                     end_ns=row[6], steps=row[7], errors=row[8], input_tokens=row[9],
                     output_tokens=row[10], attributes=orjson.loads(row[11]))
-
-
-def _merge(stored: Trace, fragment: Trace) -> Trace:
-    """A trace's stored state with a late fragment applied: steps by id, fields if said."""
-    steps = {s.id: s for s in stored.steps}
-    for step in fragment.steps:
-        before = steps.get(step.id)
-        steps[step.id] = step if before is None else merge_step(before, step)
-    return Trace(
-        id=stored.id,
-        source_format=stored.source_format,
-        steps=tuple(steps.values()),
-        workflow=fragment.workflow if fragment.workflow is not None else stored.workflow,
-        outcome=fragment.outcome if fragment.outcome is not None else stored.outcome,
-        outcome_reason=(fragment.outcome_reason if fragment.outcome_reason is not None
-                        else stored.outcome_reason),
-        attributes={**stored.attributes, **fragment.attributes},
-        cites=tuple(dict.fromkeys(stored.cites + fragment.cites)),
-        partial=stored.partial and fragment.partial,
-        session_id=fragment.session_id if fragment.session_id is not None
-        else stored.session_id,
-    )
-
-
-def _merge_within_batch(traces: Sequence[Trace]) -> dict[str, tuple[Trace, bool]]:
-    """Fragments of one trace in one batch become one (flagged as merged)."""
-    merged: dict[str, tuple[Trace, bool]] = {}
-    for trace in traces:
-        before = merged.get(trace.id)
-        if before is None or not trace.partial:
-            merged[trace.id] = (trace, False)
-        else:
-            merged[trace.id] = (_merge(before[0], trace), True)
-    return merged
 
 
 class _BatchRows:
