@@ -1,0 +1,6 @@
+// How much the store holds: traces, steps, and shared nodes by label.
+MATCH (t:Trace) RETURN 'Trace' AS what, count(t) AS n
+UNION ALL
+MATCH (s:Step) RETURN 'Step' AS what, count(s) AS n
+UNION ALL
+MATCH (e:Entity) RETURN e.label AS what, count(e) AS n

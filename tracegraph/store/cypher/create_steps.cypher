@@ -1,0 +1,5 @@
+// The narrow step index of the traces just written, linked to their trace.
+UNWIND $rows AS s
+MATCH (t:Trace {id: s.trace_id})
+CREATE (t)-[:HAS_STEP]->(:Step {trace_id: s.trace_id, id: s.id, kind: s.kind,
+                                status: s.status, model: s.model, tool: s.tool})
