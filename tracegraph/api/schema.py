@@ -20,7 +20,7 @@ from __future__ import annotations
 import base64
 import io
 import time
-from datetime import datetime, timezone
+from datetime import datetime
 from decimal import Decimal
 from enum import Enum
 from typing import Any, Optional
@@ -30,6 +30,7 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from ..errors import NotFound
+from ..formats.values import iso, time_ns
 from ..model import EntityLabel, Outcome, Override, Status, Step as ModelStep, StepKind, Trace as ModelTrace
 from ..model import structural_edges, summarize
 from ..services.analysis import analyze_and_store, analyze_trace, waste_report
@@ -49,12 +50,6 @@ def _ctx(info: _Info) -> Context:
     context = info.context
     context.check_deadline()
     return context
-
-
-def _iso(ns: int | None) -> str | None:
-    if ns is None:
-        return None
-    return datetime.fromtimestamp(ns / 1e9, tz=timezone.utc).isoformat()
 
 
 def _money(value: Decimal | None) -> str | None:
@@ -114,7 +109,7 @@ class Step:
     async def annotations(self, info: _Info) -> list[Annotation]:
         found = await _ctx(info).annotations.load((self.trace_id, self.id))
         return [Annotation(label=a["label"], note=a["note"], author=a["author"],
-                           created=_iso(a["created_ns"]) or "") for a in found]
+                           created=iso(a["created_ns"]) or "") for a in found]
 
     @strawberry.field(description="The source's own record of the step (auditor role).")
     def raw(self, info: _Info) -> Optional[JSON]:
@@ -204,7 +199,7 @@ def _step(trace_id: str, step: ModelStep,
           mark: tuple[str, str | None, Decimal | None] | None) -> Step:
     common: dict[str, Any] = dict(
         id=step.id, trace_id=trace_id, kind=step.kind.value, name=step.name,
-        parent_id=step.parent_id, status=step.status.value, start=_iso(step.start_ns),
+        parent_id=step.parent_id, status=step.status.value, start=iso(step.start_ns),
         duration_ms=None if step.duration_ns is None else step.duration_ns / 1e6,
         error_type=step.error_type, error=step.error, _step=step,
         role=None if mark is None else mark[0], reason=None if mark is None else mark[1],
@@ -314,7 +309,7 @@ class Trace:
 def _trace(row: Any, cost: Decimal | None) -> Trace:
     return Trace(id=row.trace_id, workflow=row.workflow, outcome=row.outcome.value,
                  outcome_reason=row.outcome_reason, source_format=row.source_format,
-                 start=_iso(row.start_ns), end=_iso(row.end_ns), step_count=row.steps,
+                 start=iso(row.start_ns), end=iso(row.end_ns), step_count=row.steps,
                  error_count=row.errors, input_tokens=row.input_tokens,
                  output_tokens=row.output_tokens, attributes=row.attributes, _cost=cost)
 
@@ -378,13 +373,6 @@ def _after(cursor: str | None) -> int | None:
     except (ValueError, UnicodeDecodeError):
         raise ApiError(f"after: {cursor!r} is not a cursor this API gave", "BAD_INPUT") \
             from None
-
-
-def _ns(moment: datetime | None) -> int | None:
-    if moment is None:
-        return None
-    moment = moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
-    return int(moment.timestamp()) * 1_000_000_000 + moment.microsecond * 1000
 
 
 @strawberry.type(description="A workflow and its figures.")
@@ -476,7 +464,7 @@ class Query:
         f = filter or TraceFilter()
         rows = context.store.find_traces(
             workflow=f.workflow, outcome=None if f.outcome is None else Outcome(f.outcome.value),
-            since_ns=_ns(f.since), until_ns=_ns(f.until), min_cost=f.min_cost_usd,
+            since_ns=time_ns(f.since), until_ns=time_ns(f.until), min_cost=f.min_cost_usd,
             max_cost=f.max_cost_usd,
             attribute=None if f.attribute is None else (f.attribute.name, f.attribute.value),
             has_override=f.has_override, has_retry=f.has_retry, after_key=_after(after),
@@ -614,7 +602,7 @@ class Mutation:
         context.store.add_annotation(trace_id, step_id, label=label, note=note,
                                      author=context.principal, created_ns=now)
         return Annotation(label=label, note=note, author=context.principal,
-                          created=_iso(now) or "")
+                          created=iso(now) or "")
 
     @strawberry.mutation(description="Record a human override that replaced a step's work.")
     def record_override(self, info: _Info, trace_id: str, replaces: str, actor: str,

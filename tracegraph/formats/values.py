@@ -25,7 +25,7 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
 def time_ns(value: Any) -> int | None:
-    """Nanoseconds since the epoch from an ISO 8601 string or an epoch number.
+    """Nanoseconds since the epoch from a ``datetime``, an ISO 8601 string or a number.
 
     Numbers are read by magnitude: below 1e11 seconds, below 1e14 milliseconds,
     below 1e17 microseconds, else nanoseconds (OTLP).  Strings of digits are
@@ -38,14 +38,17 @@ def time_ns(value: Any) -> int | None:
         return None
     if isinstance(value, bool):
         raise ValueError(f"expected a time, got {value!r}")
-    if isinstance(value, str):
-        text = value.strip()
-        if text.isdigit():
-            return time_ns(int(text))
-        try:
-            moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-        except ValueError:
-            raise ValueError(f"expected an ISO 8601 time, got {value!r}") from None
+    if isinstance(value, (str, datetime)):
+        if isinstance(value, datetime):
+            moment = value
+        else:
+            text = value.strip()
+            if text.isdigit():
+                return time_ns(int(text))
+            try:
+                moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+            except ValueError:
+                raise ValueError(f"expected an ISO 8601 time, got {value!r}") from None
         if moment.tzinfo is None:
             moment = moment.replace(tzinfo=timezone.utc)
         delta = moment - _EPOCH

@@ -16,6 +16,7 @@ from decimal import Decimal
 from typing import Any, Iterable, Sequence
 
 from ..analyze.cost import input_token_rate, trace_cost
+from ..formats.values import time_ns
 from ..analyze.stats import fraction, nearest_rank
 from ..analyze.failures import failures_of, signature_hash
 from ..analyze.flow import data_flow
@@ -211,7 +212,7 @@ def waste_report(store: Store, *, config: Config, workflow: str | None = None,
     strings; shares are fractions as strings, ``None`` when nothing was spent.
     """
     analyze_stale(store, config=config)
-    totals = store.waste_totals(workflow=workflow, since_ns=_ns(since), until_ns=_ns(until))
+    totals = store.waste_totals(workflow=workflow, since_ns=time_ns(since), until_ns=time_ns(until))
     total: Decimal = totals["total_usd"]
     traces: int = totals["traces"]
 
@@ -294,14 +295,6 @@ def cost_distribution(costs: Sequence[Decimal], *, bins: int = 20,
             "p99": str(nearest_rank(costs, 0.99)), "max": str(high),
             "tail_share": fraction(sum(descending[:tail_count], Decimal(0)), total),
             "histogram": histogram, "pareto": pareto}
-
-
-def _ns(moment: datetime | None) -> int | None:
-    if moment is None:
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return int(moment.timestamp()) * 1_000_000_000 + moment.microsecond * 1000
 
 
 def _sum(amounts: Iterable[str | None]) -> Decimal:

@@ -24,6 +24,7 @@ from ..analyze.clustering import DEFAULT, LEXICAL, Method, cluster, label_terms,
 from ..analyze.embed import INSTALL_HINT, Embedder, default_embedder
 from ..config import Config
 from ..errors import NotFound
+from ..formats.values import iso, time_ns
 from ..store import ClusterRow, Store
 from .analysis import analysis_version, analyze_stale
 
@@ -208,19 +209,6 @@ def _clusters_still_fit(store: Store) -> bool:
     return len(members & current) * 2 >= len(members)
 
 
-def _iso(ns: int | None) -> str | None:
-    if ns is None:
-        return None
-    return datetime.fromtimestamp(ns / 1e9, tz=timezone.utc).isoformat(timespec="seconds")
-
-
-def _since_ns(since: datetime | None) -> int | None:
-    if since is None:
-        return None
-    moment = since if since.tzinfo else since.replace(tzinfo=timezone.utc)
-    return int(moment.timestamp()) * 1_000_000_000 + moment.microsecond * 1000
-
-
 def clusters_report(store: Store, *, config: Config, workflow: str | None = None,
                     since: datetime | None = None, min_size: int = 2, members: int = 50,
                     embedder: Any = AUTO, refresh: bool = True) -> dict[str, Any]:
@@ -231,7 +219,7 @@ def clusters_report(store: Store, *, config: Config, workflow: str | None = None
     """
     run = cluster_failures(store, config=config, embedder=embedder,
                            incremental=_clusters_still_fit(store)) if refresh else None
-    since_ns = _since_ns(since)
+    since_ns = time_ns(since)
     rows = {c.id: c for c in store.clusters()}
     occurring = {h: n for h, _, n in store.failure_signatures()}
     texts = store.signature_texts([_example(c, occurring) for c in rows.values()])
@@ -254,7 +242,7 @@ def clusters_report(store: Store, *, config: Config, workflow: str | None = None
             "failed_traces_usd": str(totals["traces_cost"]),
             "unpriced_failures": totals["unpriced"],
             "example": texts.get(_example(row, occurring), ""),
-            "first_seen": _iso(totals["first_ns"]), "last_seen": _iso(totals["last_ns"]),
+            "first_seen": iso(totals["first_ns"]), "last_seen": iso(totals["last_ns"]),
             "workflows": totals["workflows"], "tools": totals["tools"],
             "members": [_member(m) for m in store.cluster_members(
                 cluster_id, workflow=workflow, since_ns=since_ns, limit=members)]})
@@ -271,7 +259,7 @@ def clusters_report(store: Store, *, config: Config, workflow: str | None = None
 def _member(row: dict[str, Any]) -> dict[str, Any]:
     return {"trace_id": row["trace_id"], "step_id": row["step_id"],
             "signature": row["signature"], "cost_usd": row["cost_usd"],
-            "workflow": row["workflow"], "seen": _iso(row["start_ns"])}
+            "workflow": row["workflow"], "seen": iso(row["start_ns"])}
 
 
 def cluster_detail(store: Store, cluster_id: str, *, config: Config,
