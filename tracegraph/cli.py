@@ -87,6 +87,16 @@ def _guard(action: Callable[[], Any]) -> Any:
         _fail(str(exc))
 
 
+def _with_store(db: str | None, action: Callable[[Any], Any]) -> Any:
+    """Open the store, do ``action`` with it (its expected errors made one red line),
+    and close it whatever happens."""
+    store = _guard(lambda: open_store(db))
+    try:
+        return _guard(lambda: action(store))
+    finally:
+        store.close()
+
+
 def _print_json(value: Any) -> None:
     sys.stdout.buffer.write(orjson.dumps(value, option=orjson.OPT_INDENT_2, default=str))
     sys.stdout.buffer.write(b"\n")
@@ -185,12 +195,8 @@ def traces_command(
 
     Example: tracegraph traces --workflow claims-triage --outcome failure --format json
     """
-    store = _guard(lambda: open_store(db))
-    try:
-        items = _guard(lambda: trace_listing(store, workflow=workflow, outcome=outcome,
-                                             limit=limit))
-    finally:
-        store.close()
+    items = _with_store(db, lambda store: trace_listing(store, workflow=workflow, outcome=outcome,
+                                         limit=limit))
     if format == ListFormat.json:
         _print_json(items)
         return
@@ -218,11 +224,7 @@ def show_command(
 
     Example: tracegraph show claim-2026-0001
     """
-    store = _guard(lambda: open_store(db))
-    try:
-        document = _guard(lambda: trace_document(store, trace_id))
-    finally:
-        store.close()
+    document = _with_store(db, lambda store: trace_document(store, trace_id))
     if format == ShowFormat.json:
         _print_json(document)
         return
@@ -449,12 +451,8 @@ def report_waste_command(
     """
     start, end = _moment(since, "--since"), _moment(until, "--until")
     settings = _guard(lambda: load_config(config))
-    store = _guard(lambda: open_store(db))
-    try:
-        report = _guard(lambda: waste_report(store, config=settings, workflow=workflow,
-                                             since=start, until=end))
-    finally:
-        store.close()
+    report = _with_store(db, lambda store: waste_report(store, config=settings, workflow=workflow,
+                                         since=start, until=end))
     _report_out(report, format.value, output, "waste", _print_waste_table)
 
 
@@ -543,12 +541,8 @@ def report_economics_command(
     """
     from .services.economics import economics_report
     settings = _guard(lambda: load_config(config))
-    store = _guard(lambda: open_store(db))
-    try:
-        report = _guard(lambda: economics_report(store, config=settings, workflow=workflow,
-                                                 by=by or ()))
-    finally:
-        store.close()
+    report = _with_store(db, lambda store: economics_report(store, config=settings, workflow=workflow,
+                                             by=by or ()))
     _report_out(report, format.value, output, "economics", _print_economics_table)
 
 
@@ -685,12 +679,8 @@ def clusters_show_command(
     """
     from .services.clusters import cluster_detail
     settings = _guard(lambda: load_config(config))
-    store = _guard(lambda: open_store(db))
-    try:
-        found = _guard(lambda: cluster_detail(store, cluster_id, config=settings,
-                                              limit=limit))
-    finally:
-        store.close()
+    found = _with_store(db, lambda store: cluster_detail(store, cluster_id, config=settings,
+                                          limit=limit))
     if format == ExplainFormat.json:
         _print_json(found)
         return
@@ -731,11 +721,7 @@ def explain_command(
     """
     from .services.explain import explain_trace
     settings = _guard(lambda: load_config(config))
-    store = _guard(lambda: open_store(db))
-    try:
-        found = _guard(lambda: explain_trace(store, trace_id, config=settings))
-    finally:
-        store.close()
+    found = _with_store(db, lambda store: explain_trace(store, trace_id, config=settings))
     if format == ExplainFormat.json:
         _print_json(found)
         return
@@ -789,11 +775,7 @@ def diff_command(
     """
     from .services.explain import diff_traces
     settings = _guard(lambda: load_config(config))
-    store = _guard(lambda: open_store(db))
-    try:
-        found = _guard(lambda: diff_traces(store, a, b, config=settings))
-    finally:
-        store.close()
+    found = _with_store(db, lambda store: diff_traces(store, a, b, config=settings))
     if format == ExplainFormat.json:
         _print_json(found)
         return
