@@ -541,8 +541,8 @@ def report_economics_command(
     """
     from .services.economics import economics_report
     settings = _guard(lambda: load_config(config))
-    report = _with_store(db, lambda store: economics_report(store, config=settings, workflow=workflow,
-                                             by=by or ()))
+    report = _with_store(db, lambda store: economics_report(
+        store, config=settings, workflow=workflow, by=by or ()))
     _report_out(report, format.value, output, "economics", _print_economics_table)
 
 
