@@ -561,13 +561,6 @@ class Query:
                     min_retrieved=retrieved_more_than + 1, max_use_rate=used_less_than)]
 
 
-def _analysed_cost(context: Context, trace_id: str) -> Decimal | None:
-    marks = context.store.step_analyses([trace_id]).get(trace_id, {})
-    if not marks:
-        return None
-    return sum((c for _, _, c in marks.values() if c is not None), Decimal(0))
-
-
 @strawberry.type
 class ImportResult:
     traces: int
@@ -636,7 +629,7 @@ class Mutation:
                                                outcome=Outcome(outcome.value),
                                                outcome_reason=reason, partial=True)])
         analyze_and_store(context.store, [trace_id], config=context.config)
-        return _trace(context.store.trace_row(trace_id), _analysed_cost(context, trace_id))
+        return _trace(context.store.trace_row(trace_id), None)  # cost from the marks
 
 
 schema = strawberry.Schema(
