@@ -420,8 +420,8 @@ def _allocation(workflow: dict[str, Any]) -> list[dict[str, Any]]:
         where = segment["label"] if segment["key"] else (name or "traces without a workflow")
         cps = _decimal(segment["cost_per_success_usd"])
         retry = Decimal(segment["retry_tax_share"] or 0)
-        if segment["traces"] < MIN_SAMPLE and segment["key"]:
-            continue  # listed in the segments with their warning, not acted on
+        if segment["traces"] < MIN_SAMPLE:
+            continue  # too few traces: listed with a warning, not acted on
         if (baseline is not None and segment["cheaper_than_baseline"] is False
                 and not _has_cheaper_part(segment, segments)):
             sibling = _cheaper_sibling(segment, segments)
@@ -459,14 +459,13 @@ def _allocation(workflow: dict[str, Any]) -> list[dict[str, Any]]:
             line(segment, "cap",
                  f"{where}: failed attempts are {_pct(segment['retry_tax_share'])} of spend: "
                  "cap the attempts per call, or fix what fails first")
-        elif (not segment["key"] and segment["traces"] >= MIN_SAMPLE
-              and Decimal(segment["tail_share"] or 0) >= Decimal("0.5")):
+        elif not segment["key"] and Decimal(segment["tail_share"] or 0) >= Decimal("0.5"):
             line(segment, "cap",
                  f"{where}: the costliest 5% of traces take {_pct(segment['tail_share'])} of "
                  f"spend: cap spend per trace near its p90 of "
                  f"{_money(Decimal(segment['p90_usd']))} and look at those traces")
         if baseline is not None and segment["cheaper_than_baseline"] is None \
-                and not segment["key"] and segment["traces"] >= 2:
+                and not segment["key"]:
             line(segment, "insufficient_evidence", f"{where}: {segment['verdict']}")
     best: dict[str, dict[str, Any]] = {}
     for route in workflow["routing"]:  # per purpose, the cheapest model that qualifies
