@@ -6,6 +6,7 @@ to exactly the SQLite store's behaviour here.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -111,3 +112,105 @@ def test_the_import_service_writes_to_either_store(any_store: Any) -> None:
     assert again.traces == 0 or all(f.unchanged for f in again.files)
     graph = any_store.graph(any_store.list_traces()[0].trace_id)
     assert graph.number_of_nodes() > 1
+
+
+# -- the whole contract, SQLite against Bolt, on every fixture -------------------------
+
+def _loaded(store: Any) -> Any:
+    """Every fixture imported, analysed and its failures clustered (lexically)."""
+    from tracegraph.config import Config, load_config
+    from tracegraph.services.analysis import analyze_stale
+    from tracegraph.services.clusters import cluster_failures
+    config = load_config(FIXTURES / "tracegraph.toml")
+    report = import_paths(store, [FIXTURES])
+    assert report.ok, report
+    analyze_stale(store, config=config, workers=1)
+    cluster_failures(store, config=config, embedder=None)
+    return config
+
+
+def _views(store: Any) -> dict[str, Any]:
+    """What each reading method of the contract answers over the loaded fixtures."""
+    rows = store.list_traces()
+    ids = [r.trace_id for r in rows]
+    workflows = sorted({r.workflow for r in rows}, key=lambda w: (w is None, w or ""))
+    since = sorted(r.start_ns for r in rows if r.start_ns is not None)[len(rows) // 2]
+    clusters = store.clusters()
+    page = store.find_traces(limit=5)
+    views = {
+        "rows": rows, "counts": store.counts(), "entities": store.entities(),
+        "traces": [store.get_trace(i) for i in ids],
+        "many": store.get_traces(ids[:3] + ["nope"]),
+        "graph_nodes": sorted(store.graph(ids[0]).nodes),
+        "analyses": store.analyses(ids + ["nope"]),
+        "waste": store.waste_totals(),
+        "waste_since": store.waste_totals(since_ns=since),
+        "waste_window": store.waste_totals(workflow=workflows[0], since_ns=0, until_ns=since),
+        "breakdown": {w: store.cost_breakdown(workflow=w) for w in workflows},
+        "outcomes": list(store.outcome_rows()),
+        "outcomes_one": list(store.outcome_rows(workflow=workflows[0])),
+        "model_calls": sorted(store.model_calls(), key=repr),
+        "signatures": store.failure_signatures(),
+        "clusters": clusters,
+        "cluster_totals": sorted(store.cluster_totals(), key=lambda r: repr(r["cluster_id"])),
+        "cluster_totals_wf": sorted(store.cluster_totals(workflow=workflows[0]),
+                                    key=lambda r: repr(r["cluster_id"])),
+        "members": {c.id: store.cluster_members(c.id) for c in clusters},
+        "unclustered": store.cluster_members(None, limit=3),
+        "steps": store.step_analyses(ids),
+        "documents": store.document_stats(),
+        "documents_unused": store.document_stats(min_retrieved=1, max_use_rate=0.5, limit=5),
+        "texts": store.signature_texts([h for h, _, _ in store.failure_signatures()][:3]),
+        "page": [(row, cost) for _, row, cost in page],
+        "page2": [(row, cost) for _, row, cost in store.find_traces(
+            after_key=page[-1][0], limit=5)],
+        "failed": [r.trace_id for _, r, _ in store.find_traces(outcome=Outcome.FAILURE,
+                                                               limit=100)],
+        "dear": [r.trace_id for _, r, _ in store.find_traces(min_cost=Decimal("0.01"),
+                                                             limit=100)],
+        "cheap": [r.trace_id for _, r, _ in store.find_traces(max_cost=Decimal("0.01"),
+                                                              limit=100)],
+        "auto": [r.trace_id for _, r, _ in store.find_traces(
+            attribute=("claim.type", "auto"), limit=100)],
+        "overridden": [r.trace_id for _, r, _ in store.find_traces(has_override=True,
+                                                                   limit=100)],
+        "not_retried": [r.trace_id for _, r, _ in store.find_traces(has_retry=False,
+                                                                    limit=100)],
+        "windowed": [r.trace_id for _, r, _ in store.find_traces(
+            since_ns=since, workflow=workflows[0], limit=100)],
+    }
+    return views
+
+
+def test_both_stores_answer_every_question_alike(bolt_store: Any, tmp_path: Path) -> None:
+    """Import, analyse, cluster: every read of the contract gives the same on both."""
+    from tracegraph.store import SQLiteStore
+    from tracegraph.services.analysis import analysis_version
+    bolt_store._run_text("MATCH (n) DETACH DELETE n", {})
+    sqlite = SQLiteStore(tmp_path / "p.db")
+    config = _loaded(sqlite)
+    _loaded(bolt_store)
+    assert bolt_store.stale_analyses(analysis_version(config)) == []
+    assert bolt_store.analysis_is_current(sqlite.list_traces()[0].trace_id,
+                                          analysis_version(config))
+    expected, found = _views(sqlite), _views(bolt_store)
+    assert expected["waste"]["traces"] > 10 and expected["clusters"]
+    assert expected["auto"] and expected["overridden"] and expected["analyses"]
+    for name in expected:
+        assert found[name] == expected[name], (name, found[name], expected[name])
+    sqlite.close()
+
+
+def test_annotations_and_embeddings_read_back(any_store: Any) -> None:
+    any_store.write_traces(_fixture_traces())
+    any_store.add_annotation("claim-2026-0001", "s1", label="wrong", note="n", author="a",
+                             created_ns=2)
+    any_store.add_annotation("claim-2026-0001", "s1", label="ok", note=None, author="b",
+                             created_ns=3)
+    found = any_store.annotations([("claim-2026-0001", "s1"), ("claim-2026-0001", "s2")])
+    assert [a["label"] for a in found[("claim-2026-0001", "s1")]] == ["wrong", "ok"]
+    assert ("claim-2026-0001", "s2") not in found
+    vector = bytes(range(256)) * 6
+    any_store.put_embeddings("m", {"h1": vector, "h2": b"\x00\x01"})
+    assert any_store.embeddings("m", ["h1", "h2", "h3"]) == {"h1": vector, "h2": b"\x00\x01"}
+    assert any_store.embeddings("other", ["h1"]) == {}

@@ -1,4 +1,4 @@
-"""The ``Store`` contract every backend implements (SQLite now, Neo4j later).
+"""The ``Store`` contract every backend implements (SQLite, and Bolt: Neo4j or FalkorDB).
 
 A store keeps traces as the property graph of DESIGN.md.  Writing is by batch:
 one call, one transaction, so an import killed midway leaves each batch either
@@ -168,6 +168,10 @@ class Store(Protocol):
 
     def write_analyses(self, records: Sequence[AnalysisRecord]) -> None:
         """Replace the stored analyses of many traces in one transaction."""
+        ...
+
+    def analyses(self, trace_ids: Sequence[str]) -> dict[str, AnalysisRecord]:
+        """The stored analyses of ``trace_ids``, as written (what ``sync`` copies)."""
         ...
 
     def waste_totals(self, *, workflow: str | None = None, since_ns: int | None = None,

@@ -1,54 +1,91 @@
 """The graph in Neo4j (or any Bolt server), through the Cypher files of ``cypher/``.
 
 Every statement is a parameterized ``.cypher`` file shipped in the package;
-where another Bolt server needs a different statement (FalkorDB: DDL), a
-``NAME.falkordb.cypher`` file sits beside it and is chosen by the server's
-agent string.  Traces are kept as the SQLite store keeps them — the whole
-trace as one document (LZ4 JSON, base64, since not every Bolt server stores
-bytes) on a ``Trace`` node, with summary properties, a ``Step`` node per step
-linked by ``HAS_STEP``, and one ``Entity`` node per shared name — and merged
-the same way (:mod:`tracegraph.store.documents`).
+where another Bolt server needs a different statement (FalkorDB: DDL, and
+documents in parts), a ``NAME.falkordb.cypher`` file sits beside it.
 
-This is the first part of issue 7: writing, reading and listing traces,
-counts and entities.  The analysis results, the reports' aggregates and sync
-are not here yet; the methods say so when called.
+The graph is DESIGN.md's: a ``Trace`` node per trace (its summary, and the
+whole trace as one document — LZ4 JSON, base64 since not every Bolt server
+stores bytes — merged the way the SQLite store merges), a ``Step`` node per
+step (``HAS_STEP``), the steps linked to each other (``CHILD_OF``, ``NEXT``,
+``RETRY_OF``, ``OVERRIDES``, ``USES``) and to shared ``Entity`` nodes, each
+also labelled ``Workflow``/``Model``/``Tool``/``Document``/``Rule``/``Actor``
+(``OF``, ``RAN_ON``, ``CALLED``, ``RETRIEVED``, ``APPLIED``, ``BY``), and
+precedents (``CITES``).  Analyses live on the nodes they describe: totals on
+the trace (``a_*``), role, reason and cost on each step, use on ``RETRIEVED``,
+failures as ``Failure`` nodes linked to a shared ``Signature``, clusters as
+``Cluster`` nodes.
+
+Money is decimal text: Cypher has no exact decimal, and its floats would lose
+cents over a million rows.  Aggregates group in Cypher and hand back the
+amounts of each group (``collect``), summed exactly here.
+
+A batch is one transaction on Neo4j.  FalkorDB accepts ``BEGIN`` but does not
+roll back, so there the content hash is written last: a trace without one is
+not stored (not listed, not counted, rewritten whole by the next import).
 """
 
 from __future__ import annotations
 
 import base64
-import re
 import hashlib
+import re
+from decimal import Decimal
 from importlib import resources
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, Iterator, Sequence
 
 import networkx as nx
 import orjson
 
 from ..errors import InputError, NotFound, StoreError
-from ..model import Entity, EntityLabel, Outcome, Trace, entities, model_name, \
-    structure_problems, summarize
-from .base import StoreCounts, TraceRow, WriteResult
+from ..model import Edge, EdgeType, Entity, EntityLabel, Outcome, StepKind, Trace, entities, \
+    model_name, structural_edges, structure_problems, summarize
+from .base import AnalysisRecord, ClusterRow, FailureRow, OutcomeRow, StoreCounts, TraceRow, \
+    WriteResult
 from .documents import decode_document, encode_document, merge, merge_within_batch
 from .graphs import trace_graph
 
 __all__ = ["Neo4jStore", "statement"]
 
 _FALKOR_BYTES = 2500
+"""FalkorDB 4.16's Bolt drops a request over about 4 KB (and with it the server)."""
+_ROWS = 2000
+"""Rows per ``UNWIND`` statement on Neo4j."""
+_IDS = 500
+"""Ids per ``IN $ids`` lookup."""
 _INDEX = re.compile(r"FOR \(\w+:(\w+)\) ON \(\w+\.(\w+)\)")
+_STEP_LINKS = frozenset({EdgeType.CHILD_OF, EdgeType.NEXT, EdgeType.RETRY_OF,
+                         EdgeType.OVERRIDES, EdgeType.USES})
+_ENTITY_LINKS = frozenset({EdgeType.RAN_ON, EdgeType.CALLED, EdgeType.RETRIEVED,
+                           EdgeType.APPLIED, EdgeType.BY})
+_ZERO = Decimal(0)
 
 _STATEMENTS = resources.files("tracegraph.store") / "cypher"
 
 
-def statement(name: str, dialect: str | None = None) -> str:
-    """The text of ``cypher/NAME.cypher`` (or its dialect's variant), comments dropped."""
+def statement(name: str, dialect: str | None = None, **names: str) -> str:
+    """The text of ``cypher/NAME.cypher`` (or its dialect's variant), comments dropped.
+
+    ``names`` fill ``{TYPE}``/``{LABEL}`` placeholders — relationship types and
+    labels, which Cypher cannot take as parameters.  Only the members of our
+    own enums are accepted, so no input ever reaches a statement's text.
+    """
+    for key, value in names.items():
+        if value not in _ALLOWED_NAMES:
+            raise StoreError(f"{value!r} is not a relationship type or label of the graph")
     for candidate in ([f"{name}.{dialect}.cypher"] if dialect else []) + [f"{name}.cypher"]:
         path = _STATEMENTS / candidate
         if path.is_file():
             lines = [line for line in path.read_text(encoding="utf-8").splitlines()
                      if not line.lstrip().startswith("//")]
-            return "\n".join(lines).strip()
+            text = "\n".join(lines).strip()
+            for key, value in names.items():
+                text = text.replace("{" + key + "}", value)
+            return text
     raise StoreError(f"no Cypher statement {name!r} in the package")
+
+
+_ALLOWED_NAMES = frozenset({e.value for e in EdgeType} | {e.value for e in EntityLabel})
 
 
 class Neo4jStore:
@@ -59,17 +96,18 @@ class Neo4jStore:
         from neo4j import GraphDatabase
         from neo4j.exceptions import Neo4jError, ServiceUnavailable
         self.url = url
-        self.database = database or "tracegraph"
+        self.database = database or None
+        """``None``: the server's default database (Neo4j Community has only one)."""
         try:
-            self._driver = GraphDatabase.driver(url, auth=(user or "neo4j", password or ""),
-                                                max_connection_pool_size=16)
-            agent = self._driver.get_server_info().agent or ""
-        except (ServiceUnavailable, Neo4jError, ValueError) as exc:
+            self._driver = GraphDatabase.driver(
+                url, auth=(user or "neo4j", password or ""), max_connection_pool_size=16,
+                connection_acquisition_timeout=60, max_transaction_retry_time=30)
+            self._driver.verify_connectivity()
+        except (ServiceUnavailable, Neo4jError, ValueError, OSError) as exc:
             raise StoreError(f"cannot reach {url}: {exc}") from None
-        # FalkorDB answers HELLO as "Neo4j/5.x" too: tell them apart by what they
-        # accept (FalkorDB refuses uniqueness constraints).
-        self.dialect = "falkordb" if "falkor" in agent.lower() else None
+        self.dialect: str | None = None
         self.queries = 0
+        """Statements run (tests bound it to catch one query per row)."""
         self._schema()
 
     # -- plumbing ----------------------------------------------------------------
@@ -77,84 +115,122 @@ class Neo4jStore:
     def _schema(self) -> None:
         """Create the keys, each DDL statement on its own, never one that exists.
 
-        ``CALL db.indexes()`` tells FalkorDB (which also answers HELLO as Neo4j 5,
-        and whose Bolt does not survive many failed statements in a row) from
-        Neo4j, where it is gone: Neo4j gets its constraints (``IF NOT EXISTS``),
-        FalkorDB the indexes of its dialect file that it lacks.
+        ``CALL db.indexes()`` tells FalkorDB (which answers HELLO as Neo4j 5 too)
+        from Neo4j, where the procedure is gone: Neo4j gets its constraints and
+        indexes (``IF NOT EXISTS``), FalkorDB the indexes of its dialect file that
+        it lacks.
         """
-        from neo4j.exceptions import Neo4jError
-        with self._driver.session(database=self.database) as session:
+        existing: set[tuple[str, str]] | None
+        try:  # one row per label, listing every indexed property of it
+            existing = {(r["label"], name) for r in self._run_text("CALL db.indexes()", {})
+                        for name in r["properties"]}
+            self.dialect = "falkordb"
+        except StoreError:
+            existing = None
+        for text in statement("schema", self.dialect).split(";"):
+            found = _INDEX.search(text)
+            if not text.strip() or (existing is not None and found is not None and (
+                    found.group(1), found.group(2)) in existing):
+                continue
             try:
-                existing = {(r["label"], tuple(r["properties"]))
-                            for r in session.run("CALL db.indexes()").data()}
-                self.dialect = "falkordb"
-            except Neo4jError:
-                existing = None
-        with self._driver.session(database=self.database) as session:
-            for text in statement("schema", self.dialect).split(";"):
-                found = _INDEX.search(text)
-                if not text.strip() or (existing is not None and found is not None and (
-                        found.group(1), (found.group(2),)) in existing):
-                    continue
-                session.run(text).consume()
+                self._run_text(text, {})
+            except StoreError as exc:
+                raise StoreError(f"cannot create the graph's keys on {self.url}: {exc}"
+                                 ) from None
 
-    def _run_text(self, text: str, params: dict[str, Any]) -> list[dict[str, Any]]:
-        from neo4j.exceptions import Neo4jError
+    def _run_text(self, text: str, params: dict[str, Any], *, write: bool = True
+                  ) -> list[dict[str, Any]]:
+        """One statement in its own managed transaction (retried on transient errors)."""
+        from neo4j import RoutingControl
+        from neo4j.exceptions import DriverError, Neo4jError
         self.queries += 1
         try:
-            records, _, _ = self._driver.execute_query(text, params, database_=self.database)
+            records, _, _ = self._driver.execute_query(
+                text, params, database_=self.database,
+                routing_=RoutingControl.WRITE if write else RoutingControl.READ)
         except Neo4jError as exc:
             raise StoreError(f"{self.url}: {exc.message or exc}") from None
+        except DriverError as exc:
+            raise StoreError(f"{self.url}: {exc}") from None
         return [record.data() for record in records]
 
-    def _run(self, name: str, **params: Any) -> list[dict[str, Any]]:
-        return self._run_text(statement(name, self.dialect), params)
+    def _read(self, name: str, **params: Any) -> list[dict[str, Any]]:
+        return self._run_text(statement(name, self.dialect), params, write=False)
 
-    def _run_rows(self, name: str, rows: list[dict[str, Any]]) -> None:
-        """``UNWIND $rows`` statements, split so that each Bolt message stays small.
+    def _read_ids(self, name: str, ids: Sequence[str], **params: Any
+                  ) -> Iterator[dict[str, Any]]:
+        """``name`` over ``ids`` a few hundred at a time (FalkorDB: fewer, messages are small)."""
+        size = 50 if self.dialect == "falkordb" else _IDS
+        unique = list(dict.fromkeys(ids))
+        for start in range(0, len(unique), size):
+            yield from self._read(name, ids=unique[start:start + size], **params)
 
-        Neo4j takes big batches (5,000 rows); FalkorDB's experimental Bolt drops
-        the connection, and the server, on a message over about 4 KB (seen with
-        FalkorDB 4.16), so there the rows go in groups under ``_FALKOR_BYTES``.
-        """
-        if self.dialect != "falkordb":
-            for start in range(0, len(rows), 5000):
-                self._run(name, rows=rows[start:start + 5000])
+    def _write(self, plan: list[tuple[str, dict[str, Any]]]) -> None:
+        """Run a batch's statements: one transaction on Neo4j, in order on FalkorDB."""
+        if self.dialect == "falkordb":
+            for text, params in plan:
+                self._run_text(text, params)
             return
-        group: list[dict[str, Any]] = []
+        from neo4j.exceptions import DriverError, Neo4jError
+
+        def work(tx: Any) -> None:
+            for text, params in plan:
+                tx.run(text, params).consume()
+
+        self.queries += len(plan)
+        try:
+            with self._driver.session(database=self.database) as session:
+                session.execute_write(work)
+        except Neo4jError as exc:
+            raise StoreError(f"{self.url}: {exc.message or exc}") from None
+        except DriverError as exc:
+            raise StoreError(f"{self.url}: {exc}") from None
+
+    def _plan_rows(self, plan: list[tuple[str, dict[str, Any]]], name: str,
+                   rows: Sequence[dict[str, Any]], key: str = "rows", **names: str) -> None:
+        """Add ``UNWIND $rows`` statements, split so that each message stays small."""
+        text = statement(name, self.dialect, **names)
+        for group in self._groups(rows):
+            plan.append((text, {key: group}))
+
+    def _groups(self, rows: Sequence[Any]) -> Iterator[list[Any]]:
+        if self.dialect != "falkordb":
+            for start in range(0, len(rows), _ROWS):
+                yield list(rows[start:start + _ROWS])
+            return
+        group: list[Any] = []
         size = 0
         for row in rows:
             length = len(orjson.dumps(row, default=str))
             if group and size + length > _FALKOR_BYTES:
-                self._run(name, rows=group)
+                yield group
                 group, size = [], 0
             group.append(row)
             size += length
         if group:
-            self._run(name, rows=group)
+            yield group
 
     def _documents(self, ids: list[str]) -> dict[str, tuple[bytes, str]]:
-        """(document, content hash) of the stored traces among ``ids``."""
+        """(document, content hash) of the whole stored traces among ``ids``."""
         found: dict[str, tuple[bytes, str]] = {}
-        for start in range(0, len(ids), 50):
-            for r in self._run("stored_documents", ids=ids[start:start + 50]):
-                text = "".join(r["parts"]) if "parts" in r else r["document"]
-                found[r["id"]] = (base64.b64decode(text), r["content_hash"])
+        for r in self._read_ids("stored_documents", ids):
+            text = "".join(r["parts"]) if "parts" in r else r["document"]
+            found[r["id"]] = (base64.b64decode(text), r["content_hash"])
         return found
 
     def close(self) -> None:
         self._driver.close()
+        if self.dialect == "falkordb":
+            _absorb_lost_handshake(self.url)
 
     # -- writing -----------------------------------------------------------------
 
     def write_traces(self, traces: Sequence[Trace]) -> WriteResult:
-        """Merge and write a batch: one statement for the traces, one for their steps."""
+        """Merge and write a batch (one transaction on Neo4j; hash last on FalkorDB)."""
         result = WriteResult()
         incoming = merge_within_batch(traces)
         stored = self._documents(list(incoming))
-        rows: list[dict[str, Any]] = []
-        steps: list[dict[str, Any]] = []
-        shared: dict[tuple[str, str], Entity] = {}
+        batch = _TraceBatch()
         for trace_id, (trace, merged) in incoming.items():
             before = stored.get(trace_id)
             if before is not None and trace.partial:
@@ -174,41 +250,42 @@ class Neo4jStore:
             if before is not None and before[1] == content_hash:
                 result.traces_unchanged += 1
                 continue
-            summary = summarize(trace)
-            rows.append({"id": trace.id, "props": {
-                "workflow": summary.workflow, "source_format": trace.source_format,
-                "session_id": trace.session_id, "outcome": summary.outcome.value,
-                "outcome_reason": summary.outcome_reason, "start_ns": summary.start_ns,
-                "end_ns": summary.end_ns, "step_count": summary.step_count,
-                "error_count": summary.error_count, "input_tokens": summary.input_tokens,
-                "output_tokens": summary.output_tokens,
-                "attributes": orjson.dumps(trace.attributes, default=str).decode(),
-                "document": base64.b64encode(document).decode(),
-                "content_hash": content_hash}})
-            steps.extend({"trace_id": trace.id, "id": s.id, "kind": s.kind.value,
-                          "status": s.status.value,
-                          "model": model_name(s) if s.model else None,
-                          "tool": s.tool_name} for s in trace.steps)
-            for entity in entities(trace, summary.workflow):
-                shared.setdefault((entity.label.value, entity.name), entity)
-        if rows:
-            if self.dialect == "falkordb":  # documents in parts, each message small
-                parts = {r["id"]: r["props"].pop("document") for r in rows}
-            self._run_rows("upsert_traces", rows)
-            if self.dialect == "falkordb":
-                for trace_id, text in parts.items():
-                    self._run("write_document_parts", id=trace_id)
-                    for i in range(0, len(text), _FALKOR_BYTES):
-                        self._run("add_document_part", id=trace_id, i=i,
-                                  text=text[i:i + _FALKOR_BYTES])
-            self._run_rows("create_steps", steps)
-            self._run_rows("upsert_entities", [
-                {"label": label, "name": name,
-                 "properties": orjson.dumps(e.properties, default=str).decode()}
-                for (label, name), e in sorted(shared.items())])
-        result.traces_written = len(rows)
-        result.steps_written = len(steps)
+            batch.add(trace, document, content_hash)
+        if batch.traces:
+            self._write(self._trace_plan(batch))
+        result.traces_written = len(batch.traces)
+        result.steps_written = len(batch.steps)
         return result
+
+    def _trace_plan(self, batch: "_TraceBatch") -> list[tuple[str, dict[str, Any]]]:
+        """Every statement that writes a batch, the content hashes last."""
+        last = self._run_text(statement("next_keys"), {"n": len(batch.traces)})[0]["last"]
+        first = int(last) - len(batch.traces) + 1
+        for offset, row in enumerate(batch.traces):
+            row["key"] = first + offset  # kept by traces that have one already
+        plan: list[tuple[str, dict[str, Any]]] = []
+        ids = [row["id"] for row in batch.traces]
+        if self.dialect == "falkordb":  # documents in parts, each message small
+            parts = {row["id"]: row["props"].pop("document") for row in batch.traces}
+        self._plan_rows(plan, "upsert_traces", batch.traces)
+        self._plan_rows(plan, "clear_traces", ids, key="ids")
+        self._plan_rows(plan, "unlink_traces", ids, key="ids")
+        if self.dialect == "falkordb":
+            text = statement("add_document_part")
+            for trace_id, encoded in parts.items():
+                for i in range(0, len(encoded), _FALKOR_BYTES):
+                    plan.append((text, {"id": trace_id, "i": i,
+                                        "text": encoded[i:i + _FALKOR_BYTES]}))
+        self._plan_rows(plan, "create_steps", batch.steps)
+        for label, rows in sorted(batch.entities.items()):
+            self._plan_rows(plan, "upsert_entities", rows, LABEL=label)
+        for edge_type, rows in sorted(batch.links.items()):
+            name = "link_steps" if edge_type in _STEP_LINKS else "link_entities"
+            self._plan_rows(plan, name, rows, TYPE=edge_type)
+        self._plan_rows(plan, "link_workflows", batch.workflows)
+        self._plan_rows(plan, "link_cites", batch.cites)
+        self._plan_rows(plan, "commit_traces", batch.hashes)
+        return plan
 
     # -- reading -----------------------------------------------------------------
 
@@ -218,26 +295,27 @@ class Neo4jStore:
             raise NotFound(f"no trace {trace_id!r} in {self.url}")
         return decode_document(found[trace_id][0])
 
+    def get_traces(self, trace_ids: Sequence[str]) -> dict[str, Trace]:
+        return {i: decode_document(d) for i, (d, _) in self._documents(list(trace_ids)).items()}
+
     def trace_row(self, trace_id: str) -> TraceRow:
-        found = self._run("trace_row", id=trace_id)
+        found = self._read("trace_row", id=trace_id)
         if not found:
             raise NotFound(f"no trace {trace_id!r} in {self.url}")
         return _row(found[0])
 
     def list_traces(self, *, workflow: str | None = None, outcome: Outcome | None = None,
                     limit: int | None = None) -> list[TraceRow]:
-        return [_row(r) for r in self._run(
+        return [_row(r) for r in self._read(
             "list_traces", workflow=workflow,
             outcome=None if outcome is None else Outcome(outcome).value,
             limit=2**31 - 1 if limit is None else int(limit))]
 
     def find_trace_ids(self, ids: Iterable[str]) -> set[str]:
-        wanted = list(ids)
-        return {r["id"] for start in range(0, len(wanted), 50)
-                for r in self._run("find_trace_ids", ids=wanted[start:start + 50])}
+        return {r["id"] for r in self._read_ids("find_trace_ids", list(ids))}
 
     def counts(self) -> StoreCounts:
-        found = {r["what"]: int(r["n"]) for r in self._run("counts")}
+        found = {r["what"]: int(r["n"]) for r in self._read("counts")}
         return StoreCounts(traces=found.get("Trace", 0), steps=found.get("Step", 0),
                            workflows=found.get("Workflow", 0), models=found.get("Model", 0),
                            tools=found.get("Tool", 0), documents=found.get("Document", 0))
@@ -245,16 +323,427 @@ class Neo4jStore:
     def entities(self, label: EntityLabel | None = None) -> list[Entity]:
         return [Entity(label=EntityLabel(r["label"]), name=r["name"],
                        properties=orjson.loads(r["properties"] or "{}"))
-                for r in self._run("entities",
-                                   label=None if label is None else EntityLabel(label).value)]
+                for r in self._read("entities",
+                                    label=None if label is None else EntityLabel(label).value)]
+
+    def edges(self, trace_id: str) -> list[Edge]:
+        """Edges with evidence of their own beyond the records: none are stored yet
+        (as on SQLite: the analyzer's READ/USES are recomputed on read)."""
+        return []
 
     def graph(self, trace_id: str) -> "nx.MultiDiGraph[str]":
-        return trace_graph(self.get_trace(trace_id), stored_edges=[])
+        return trace_graph(self.get_trace(trace_id), stored_edges=self.edges(trace_id))
 
-    def __getattr__(self, name: str) -> Any:
-        raise StoreError(f"{name} is not available on a Bolt store yet (issue 7 is in "
-                         "progress: writing, reading, listing and counting traces work); "
-                         "use a SQLite file for analyses and reports")
+    def find_traces(self, *, workflow: str | None = None, outcome: Outcome | None = None,
+                    since_ns: int | None = None, until_ns: int | None = None,
+                    min_cost: Decimal | None = None, max_cost: Decimal | None = None,
+                    attribute: tuple[str, Any] | None = None,
+                    has_override: bool | None = None, has_retry: bool | None = None,
+                    after_key: int | None = None, limit: int = 50
+                    ) -> list[tuple[int, TraceRow, Decimal | None]]:
+        rows = self._read(
+            "find_traces", after=after_key, workflow=workflow,
+            outcome=None if outcome is None else Outcome(outcome).value,
+            since=since_ns, until=until_ns,
+            min_cost=None if min_cost is None else float(min_cost),
+            max_cost=None if max_cost is None else float(max_cost),
+            pair=None if attribute is None else _pair(*attribute),
+            has_override=has_override, has_retry=has_retry, limit=int(limit))
+        return [(r["key"], _row(r), None if r["cost"] is None else Decimal(r["cost"]))
+                for r in rows]
+
+    # -- analyses ----------------------------------------------------------------
+
+    def analysis_is_current(self, trace_id: str, version: str) -> bool:
+        return any(r["version"] == version and r["analysed_hash"] == r["content_hash"]
+                   for r in self._read("analysis_state", ids=[trace_id]))
+
+    def stale_analyses(self, version: str) -> list[str]:
+        return [r["id"] for r in self._read("stale_analyses", version=version)]
+
+    def write_analyses(self, records: Sequence[AnalysisRecord]) -> None:
+        """Replace the analyses of many traces (one transaction on Neo4j)."""
+        ids = [r.trace_id for r in records]
+        known = self.find_trace_ids(ids)
+        for trace_id in ids:
+            if trace_id not in known:
+                raise NotFound(f"no trace {trace_id!r} in {self.url}")
+        totals, steps, documents, failures = [], [], [], []
+        for record in records:
+            totals.append({"id": record.trace_id, "props": {
+                "a_version": record.version, "a_cost": str(record.cost),
+                "a_wasted": str(record.wasted), "a_unpriced": record.unpriced_steps,
+                "a_bloat_tokens": record.bloat_tokens, "a_bloat_usd": str(record.bloat_usd),
+                "a_human_minutes": str(record.human_minutes),
+                "a_failed": record.failed_attempts, "a_retry_usd": str(record.retry_usd),
+                "a_human_usd": str(record.human_usd), "a_model_calls": record.model_calls}})
+            steps.extend({"trace_id": record.trace_id, "id": step_id, "role": role,
+                          "reason": reason, "cost": None if usd is None else str(usd),
+                          "purpose": record.purposes.get(step_id)}
+                         for step_id, role, reason, usd in record.steps)
+            documents.extend({"trace_id": record.trace_id, "step_id": step_id,
+                              "document": document_id, "used": used, "tokens": tokens}
+                             for step_id, document_id, used, tokens in record.documents)
+            seen: set[tuple[str, str]] = set()
+            for f in record.failures:
+                if (f.step_id or "", f.signature) in seen:  # as SQLite's key does
+                    continue
+                seen.add((f.step_id or "", f.signature))
+                failures.append({"trace_id": record.trace_id, "step_id": f.step_id or "",
+                                 "signature": f.signature,
+                                 "text": record.signature_texts.get(f.signature, ""),
+                                 "kind": f.kind, "tool": f.tool, "model": f.model,
+                                 "cost": None if f.cost is None else str(f.cost),
+                                 "wasted": f.wasted})
+        plan: list[tuple[str, dict[str, Any]]] = []
+        self._plan_rows(plan, "clear_analyses", ids, key="ids")
+        self._plan_rows(plan, "clear_document_use", ids, key="ids")
+        self._plan_rows(plan, "write_step_analyses", steps)
+        self._plan_rows(plan, "write_document_use", documents)
+        self._plan_rows(plan, "write_failures", failures)
+        self._plan_rows(plan, "write_analyses", totals)  # last: the analysis is whole
+        self._write(plan)
+
+    def analyses(self, trace_ids: Sequence[str]) -> dict[str, AnalysisRecord]:
+        """The stored analyses of ``trace_ids`` as written (what sync copies)."""
+        documents: dict[str, list[tuple[str, str, bool, int | None]]] = {}
+        for r in self._read_ids("read_document_use", trace_ids):
+            documents.setdefault(r["id"], []).append(
+                (r["step_id"], r["document"], bool(r["used"]), r["tokens"]))
+        failures: dict[str, list[FailureRow]] = {}
+        texts: dict[str, dict[str, str]] = {}
+        for r in self._read_ids("read_failures", trace_ids):
+            failures.setdefault(r["id"], []).append(FailureRow(
+                step_id=r["step_id"] or None, signature=r["signature"], kind=r["kind"],
+                tool=r["tool"], model=r["model"],
+                cost=None if r["cost"] is None else Decimal(r["cost"]),
+                wasted=bool(r["wasted"])))
+            texts.setdefault(r["id"], {})[r["signature"]] = r["text"]
+        found: dict[str, AnalysisRecord] = {}
+        for r in self._read_ids("read_analyses", trace_ids):
+            marks = sorted(r["steps"], key=lambda s: s[0])
+            found[r["id"]] = AnalysisRecord(
+                trace_id=r["id"], version=r["version"], cost=Decimal(r["cost"]),
+                wasted=Decimal(r["wasted"]), unpriced_steps=r["unpriced"],
+                bloat_tokens=r["bloat_tokens"],
+                steps=tuple((s[0], s[1], s[2], None if s[3] is None else Decimal(s[3]))
+                            for s in marks if s[1] is not None),
+                bloat_usd=Decimal(r["bloat_usd"]), human_minutes=Decimal(r["human_minutes"]),
+                failed_attempts=r["failed"], retry_usd=Decimal(r["retry_usd"]),
+                human_usd=Decimal(r["human_usd"]), model_calls=r["model_calls"],
+                documents=tuple(sorted(documents.get(r["id"], []))),
+                purposes={s[0]: s[4] for s in marks if s[4] is not None},
+                failures=tuple(sorted(failures.get(r["id"], []),
+                                      key=lambda f: (f.step_id or "", f.signature))),
+                signature_texts=texts.get(r["id"], {}))
+        return found
+
+    def step_analyses(self, trace_ids: Sequence[str]
+                      ) -> dict[str, dict[str, tuple[str, str | None, Decimal | None]]]:
+        found: dict[str, dict[str, tuple[str, str | None, Decimal | None]]] = {}
+        for r in self._read_ids("step_analyses", trace_ids):
+            found.setdefault(r["trace_id"], {})[r["step_id"]] = (
+                r["role"], r["reason"], None if r["cost"] is None else Decimal(r["cost"]))
+        return found
+
+    # -- report aggregates ---------------------------------------------------------
+
+    def waste_totals(self, *, workflow: str | None = None, since_ns: int | None = None,
+                     until_ns: int | None = None) -> dict[str, Any]:
+        """The waste report's figures: grouped in Cypher, the money summed exactly here."""
+        scope = {"workflow": workflow, "since": since_ns, "until": until_ns}
+        sums = dict.fromkeys(("cost", "wasted", "bloat_usd", "human_minutes", "retry"), _ZERO)
+        counts = dict.fromkeys(("traces", "steps", "unpriced", "bloat_tokens", "successes",
+                                "first_try"), 0)
+        workflows: dict[str | None, list[Any]] = {}
+        per_trace: list[tuple[Decimal, str, str | None, str, Decimal]] = []
+        for r in self._read("waste_traces", **scope):
+            cost, wasted = Decimal(r["cost"]), Decimal(r["wasted"])
+            sums["cost"] += cost
+            sums["wasted"] += wasted
+            sums["retry"] += Decimal(r["retry"])
+            sums["bloat_usd"] += Decimal(r["bloat_usd"])
+            sums["human_minutes"] += Decimal(r["human_minutes"])
+            counts["traces"] += 1
+            counts["steps"] += r["steps"]
+            counts["unpriced"] += r["unpriced"]
+            counts["bloat_tokens"] += r["bloat_tokens"]
+            counts["successes"] += r["outcome"] == "success"
+            counts["first_try"] += r["outcome"] == "success" and not r["failed"]
+            row = workflows.setdefault(r["workflow"], [0, _ZERO, _ZERO])
+            row[0] += 1
+            row[1] += cost
+            row[2] += wasted
+            per_trace.append((cost, r["id"], r["workflow"], r["outcome"], wasted))
+        by_reason: dict[str, Decimal] = {}
+        by_tool: dict[str, Decimal] = {}
+        by_model: dict[str, Decimal] = {}
+        wasted_steps: dict[str, int] = {}
+        retried: dict[str, list[Any]] = {}
+        for r in self._read("waste_steps", **scope):
+            usd = _sum(r["costs"])
+            reason, tool, model, count = r["reason"], r["tool"], r["model"], r["n"]
+            by_reason[reason] = by_reason.get(reason, _ZERO) + usd
+            wasted_steps[reason] = wasted_steps.get(reason, 0) + count
+            if tool is not None:
+                by_tool[tool] = by_tool.get(tool, _ZERO) + usd
+                if reason == "failed_attempt":
+                    entry = retried.setdefault(tool, [0, _ZERO])
+                    entry[0] += count
+                    entry[1] += usd
+            if model is not None:
+                by_model[model] = by_model.get(model, _ZERO) + usd
+        documents = [(r["document"], r["retrieved"], int(r["used"]), int(r["unused_tokens"]))
+                     for r in self._read("document_use", **scope, min_retrieved=1,
+                                         max_use_rate=None, limit=20)]
+        per_trace.sort(key=lambda row: (-row[0], row[1]))
+        return {"traces": counts["traces"], "steps": counts["steps"],
+                "total_usd": sums["cost"], "wasted_usd": sums["wasted"],
+                "unpriced_steps": counts["unpriced"],
+                "context_bloat_tokens": counts["bloat_tokens"],
+                "context_bloat_usd": sums["bloat_usd"],
+                "successes": counts["successes"], "first_try_successes": counts["first_try"],
+                "human_minutes": sums["human_minutes"], "retry_usd": sums["retry"],
+                "by_reason": by_reason, "wasted_steps": wasted_steps,
+                "by_tool": by_tool, "by_model": by_model,
+                "by_workflow": [(name, n, cost, wasted) for name, (n, cost, wasted) in
+                                sorted(workflows.items(), key=lambda kv: (kv[0] is None,
+                                                                          kv[0] or ""))],
+                "retried_tools": sorted(((tool, n, usd) for tool, (n, usd) in retried.items()),
+                                        key=lambda r: (-r[1], r[0]))[:20],
+                "documents": documents,
+                "costliest": [(t, name, outcome, cost, wasted)
+                              for cost, t, name, outcome, wasted in per_trace[:10]],
+                "costs": [row[0] for row in reversed(per_trace)]}
+
+    def cost_breakdown(self, *, workflow: str | None) -> dict[str, dict[str, tuple[Decimal, int]]]:
+        found: dict[str, dict[str, tuple[Decimal, int]]] = {}
+        for r in self._read("cost_breakdown", workflow=workflow):
+            found.setdefault(r["id"], {})[r["category"]] = (_sum(r["costs"]), r["n"])
+        return found
+
+    def outcome_rows(self, *, workflow: str | None = None) -> Iterator[OutcomeRow]:
+        for r in self._read("outcome_rows", workflow=workflow):
+            yield OutcomeRow(trace_id=r["id"], workflow=r["workflow"],
+                             outcome=Outcome(r["outcome"]),
+                             attributes=orjson.loads(r["attributes"] or "{}"),
+                             input_tokens=r["input_tokens"], cost=Decimal(r["cost"]),
+                             retry_usd=Decimal(r["retry_usd"]),
+                             human_usd=Decimal(r["human_usd"]),
+                             human_minutes=Decimal(r["human_minutes"]),
+                             failed_attempts=r["failed"], model_calls=r["model_calls"],
+                             unpriced_steps=r["unpriced"])
+
+    def model_calls(self, *, workflow: str | None = None) -> list[tuple[Any, ...]]:
+        return [(r["workflow"], r["purpose"], r["model"], r["calls"], r["traces"],
+                 r["successes"], _sum(r["costs"]), len([c for c in r["costs"] if c is not None]))
+                for r in self._read("model_calls", workflow=workflow)]
+
+    def document_stats(self, *, min_retrieved: int = 1, max_use_rate: float = 1.0,
+                       limit: int = 200) -> list[tuple[str, int, int, int]]:
+        return [(r["document"], r["retrieved"], int(r["used"]), int(r["unused_tokens"]))
+                for r in self._read("document_use", workflow=None, since=None, until=None,
+                                    min_retrieved=min_retrieved,
+                                    max_use_rate=max_use_rate if max_use_rate < 1
+                                    else None, limit=limit)]
+
+    # -- failure clusters --------------------------------------------------------
+
+    def failure_signatures(self) -> list[tuple[str, str, int]]:
+        return [(r["hash"], r["text"], r["n"]) for r in self._read("failure_signatures")]
+
+    def signature_texts(self, hashes: Sequence[str]) -> dict[str, str]:
+        found: dict[str, str] = {}
+        size = 50 if self.dialect == "falkordb" else _IDS
+        for start in range(0, len(hashes), size):
+            found.update({r["hash"]: r["text"] for r in self._read(
+                "signature_texts", hashes=list(hashes[start:start + size]))})
+        return found
+
+    def embeddings(self, model: str, hashes: Sequence[str]) -> dict[str, bytes]:
+        found: dict[str, bytes] = {}
+        size = 1 if self.dialect == "falkordb" else _IDS
+        for start in range(0, len(hashes), size):
+            found.update({r["hash"]: base64.b64decode(r["vector"]) for r in self._read(
+                "embeddings", model=model, hashes=list(hashes[start:start + size]))})
+        return found
+
+    def put_embeddings(self, model: str, vectors: dict[str, bytes]) -> None:
+        plan: list[tuple[str, dict[str, Any]]] = []
+        rows = [{"hash": h, "vector": base64.b64encode(v).decode()}
+                for h, v in sorted(vectors.items())]
+        text = statement("put_embeddings", self.dialect)
+        for group in self._groups(rows):
+            plan.append((text, {"rows": group, "model": model}))
+        self._write(plan)
+
+    def clusters(self) -> list[ClusterRow]:
+        return [ClusterRow(id=r["id"], label=r["label"], medoid=r["medoid"],
+                           members=tuple(r["members"])) for r in self._read("clusters")]
+
+    def replace_clusters(self, clusters: Sequence[ClusterRow], method: str) -> None:
+        plan = [(statement("drop_clusters"), {})]
+        self._write(plan + self._cluster_plan(clusters, method))
+
+    def add_to_clusters(self, clusters: Sequence[ClusterRow], method: str) -> None:
+        self._write(self._cluster_plan(clusters, method))
+
+    def _cluster_plan(self, clusters: Sequence[ClusterRow], method: str
+                      ) -> list[tuple[str, dict[str, Any]]]:
+        plan: list[tuple[str, dict[str, Any]]] = []
+        text = statement("write_clusters", self.dialect)
+        for group in self._groups([{"id": c.id, "label": c.label, "medoid": c.medoid}
+                                   for c in clusters]):
+            plan.append((text, {"rows": group, "method": method}))
+        self._plan_rows(plan, "write_cluster_members",
+                        [{"cluster": c.id, "hash": m} for c in clusters for m in c.members])
+        return plan
+
+    def cluster_totals(self, *, workflow: str | None = None, since_ns: int | None = None
+                       ) -> list[dict[str, Any]]:
+        return [{"cluster_id": r["cluster_id"], "steps": int(r["steps"]), "traces": r["traces"],
+                 "cost": _sum(r["costs"]), "wasted": _sum(r["wasted_costs"]),
+                 "traces_cost": _sum(r["trace_costs"]), "first_ns": r["first_ns"],
+                 "last_ns": r["last_ns"],
+                 "workflows": sorted(w for w in r["workflows"] if w),
+                 "tools": sorted(t for t in r["tools"] if t),
+                 "signatures": r["signatures"], "unpriced": int(r["unpriced"]),
+                 "trace_failures": int(r["trace_failures"])}
+                for r in self._read("cluster_totals", workflow=workflow, since=since_ns)]
+
+    def cluster_members(self, cluster_id: str | None, *, workflow: str | None = None,
+                        since_ns: int | None = None, limit: int | None = None
+                        ) -> list[dict[str, Any]]:
+        return [{"trace_id": r["trace_id"], "step_id": r["step_id"] or None,
+                 "signature": r["signature"], "cost_usd": r["cost"],
+                 "workflow": r["workflow"], "start_ns": r["start_ns"]}
+                for r in self._read("cluster_members", cluster=cluster_id, workflow=workflow,
+                                    since=since_ns,
+                                    limit=2**31 - 1 if limit is None else int(limit))]
+
+    # -- annotations -------------------------------------------------------------
+
+    def add_annotation(self, trace_id: str, step_id: str, *, label: str, note: str | None,
+                       author: str, created_ns: int) -> None:
+        self._run_text(statement("add_annotation"), {
+            "trace_id": trace_id, "step_id": step_id, "label": label, "note": note,
+            "author": author, "created_ns": created_ns})
+
+    def annotations(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str],
+                                                                    list[dict[str, Any]]]:
+        wanted = set(keys)
+        found: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        for r in self._read_ids("annotations", sorted({t for t, _ in keys})):
+            if (r["trace_id"], r["step_id"]) in wanted:
+                found.setdefault((r["trace_id"], r["step_id"]), []).append(
+                    {"label": r["label"], "note": r["note"], "author": r["author"],
+                     "created_ns": r["created_ns"]})
+        return found
+
+    # -- questions only a graph answers well ----------------------------------------
+
+    def ask(self, question: str, **params: Any) -> list[dict[str, Any]]:
+        """Run one of the cross-trace questions of ``cypher/question_*.cypher``."""
+        if question not in QUESTIONS:
+            raise StoreError(f"no question {question!r}; known: {', '.join(QUESTIONS)}")
+        return self._read(f"question_{question.replace('-', '_')}", **params)
+
+
+QUESTIONS = ("unused-documents", "failures-before-escalation", "rules-before-override",
+             "precedents")
+"""The cross-trace questions the Bolt store answers in Cypher (``tracegraph ask``)."""
+
+
+class _TraceBatch:
+    """The rows that write one batch of traces, by statement."""
+
+    def __init__(self) -> None:
+        self.traces: list[dict[str, Any]] = []
+        self.hashes: list[dict[str, Any]] = []
+        self.steps: list[dict[str, Any]] = []
+        self.entities: dict[str, list[dict[str, Any]]] = {}
+        self._entity_keys: set[tuple[str, str]] = set()
+        self.links: dict[str, list[dict[str, Any]]] = {}
+        self.workflows: list[dict[str, Any]] = []
+        self.cites: list[dict[str, Any]] = []
+
+    def add(self, trace: Trace, document: bytes, content_hash: str) -> None:
+        summary = summarize(trace)
+        kinds = [s.kind for s in trace.steps]
+        self.traces.append({"id": trace.id, "props": {
+            "workflow": summary.workflow, "source_format": trace.source_format,
+            "session_id": trace.session_id, "outcome": summary.outcome.value,
+            "outcome_reason": summary.outcome_reason, "start_ns": summary.start_ns,
+            "end_ns": summary.end_ns, "step_count": summary.step_count,
+            "error_count": summary.error_count, "input_tokens": summary.input_tokens,
+            "output_tokens": summary.output_tokens,
+            "attributes": orjson.dumps(trace.attributes, default=str).decode(),
+            "attribute_pairs": [_pair(k, v) for k, v in sorted(trace.attributes.items())],
+            "overrides": kinds.count(StepKind.HUMAN_OVERRIDE),
+            "retries": kinds.count(StepKind.RETRY),
+            "document": base64.b64encode(document).decode()}})
+        self.hashes.append({"id": trace.id, "content_hash": content_hash})
+        self.steps.extend({"trace_id": trace.id, "id": s.id, "kind": s.kind.value,
+                           "status": s.status.value,
+                           "model": model_name(s) if s.model else None,
+                           "tool": s.tool_name, "start_ns": s.start_ns} for s in trace.steps)
+        for entity in entities(trace, summary.workflow):
+            key = (entity.label.value, entity.name)
+            if key not in self._entity_keys:
+                self._entity_keys.add(key)
+                self.entities.setdefault(entity.label.value, []).append({
+                    "label": entity.label.value, "name": entity.name,
+                    "properties": orjson.dumps(entity.properties, default=str).decode()})
+        for edge in structural_edges(trace, summary.workflow):
+            if edge.type in _STEP_LINKS:
+                self.links.setdefault(edge.type.value, []).append({
+                    "trace_id": trace.id, "source": edge.source, "target": edge.target,
+                    "evidence": edge.evidence})
+            elif edge.type in _ENTITY_LINKS:
+                label, _, name = edge.target.partition(":")
+                self.links.setdefault(edge.type.value, []).append({
+                    "trace_id": trace.id, "source": edge.source, "label": label,
+                    "name": name})
+        if summary.workflow:
+            self.workflows.append({"id": trace.id, "workflow": summary.workflow})
+        if trace.cites:
+            self.cites.append({"id": trace.id, "cites": list(trace.cites)})
+
+
+def _absorb_lost_handshake(url: str) -> None:
+    """Take the one handshake FalkorDB loses after a client says GOODBYE.
+
+    FalkorDB 4.16's Bolt listener never answers the first connection opened
+    after a client closed politely (the next one is fine), so the next
+    ``tracegraph`` command would hang for a minute.  One throwaway connection
+    here, answered or not within a moment, takes that place.
+    """
+    import socket
+    from urllib.parse import urlsplit
+    parts = urlsplit(url)
+    if parts.scheme != "bolt" or not parts.hostname:
+        return
+    try:
+        with socket.create_connection((parts.hostname, parts.port or 7687), timeout=1) as sock:
+            sock.settimeout(0.3)
+            sock.sendall(b"\x60\x60\xb0\x17" + b"\x00\x00\x04\x05" + b"\x00" * 12)
+            sock.recv(4)
+    except OSError:
+        pass
+
+
+def _pair(name: str, value: Any) -> str:
+    """An attribute as one comparable string: ``["name", value]`` in JSON."""
+    return orjson.dumps([name, value], default=str).decode()
+
+
+def _sum(amounts: Iterable[str | None]) -> Decimal:
+    """The exact sum of decimal texts (nulls, the unpriced, skipped)."""
+    total = _ZERO
+    for amount in amounts:
+        if amount is not None and amount != "0":
+            total += Decimal(amount)
+    return total
 
 
 def _row(r: dict[str, Any]) -> TraceRow:

@@ -23,7 +23,8 @@ from ..model import Edge, EdgeType, Entity, EntityLabel, Outcome, Trace, entitie
     model_name, structure_problems, summarize
 from .documents import decode_document as _decode_document, encode_document as _encode_document, \
     merge as _merge, merge_within_batch as _merge_within_batch
-from .base import AnalysisRecord, ClusterRow, OutcomeRow, StoreCounts, TraceRow, WriteResult
+from .base import AnalysisRecord, ClusterRow, FailureRow, OutcomeRow, StoreCounts, TraceRow, \
+    WriteResult
 from .graphs import trace_graph
 from .migrations import MIGRATIONS, SCHEMA_VERSION
 
@@ -323,6 +324,60 @@ class SQLiteStore:
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
+
+    def analyses(self, trace_ids: Sequence[str]) -> dict[str, AnalysisRecord]:
+        """The stored analyses of ``trace_ids`` as written (what sync copies)."""
+        found: dict[str, AnalysisRecord] = {}
+        for chunk in _chunks(list(dict.fromkeys(trace_ids))):
+            marks = ",".join("?" * len(chunk))
+            keys = {k: i for k, i in self._query(
+                f"SELECT key, id FROM traces WHERE id IN ({marks})", chunk)}
+            if not keys:
+                continue
+            kmarks = ",".join("?" * len(keys))
+            steps: dict[int, list[tuple[str, str, str | None, Decimal | None]]] = {}
+            purposes: dict[int, dict[str, str]] = {}
+            for key, step_id, role, reason, cost, purpose in self._query(
+                    "SELECT trace_key, step_id, role, reason, cost, purpose FROM step_analysis "
+                    f"WHERE trace_key IN ({kmarks}) ORDER BY trace_key, step_id", list(keys)):
+                steps.setdefault(key, []).append(
+                    (step_id, role, reason, None if cost is None else Decimal(cost)))
+                if purpose is not None:
+                    purposes.setdefault(key, {})[step_id] = purpose
+            documents: dict[int, list[tuple[str, str, bool, int | None]]] = {}
+            for key, step_id, document, used, tokens in self._query(
+                    "SELECT trace_key, step_id, document_id, used, tokens FROM document_use "
+                    f"WHERE trace_key IN ({kmarks}) ORDER BY trace_key, step_id, document_id",
+                    list(keys)):
+                documents.setdefault(key, []).append((step_id, document, bool(used), tokens))
+            failures: dict[int, list[FailureRow]] = {}
+            texts: dict[int, dict[str, str]] = {}
+            for key, step_id, signature, kind, tool, model, cost, wasted, text in self._query(
+                    "SELECT f.trace_key, f.step_id, f.signature, f.kind, f.tool, f.model, "
+                    "f.cost, f.wasted, s.text FROM failures f JOIN signatures s "
+                    f"ON s.hash = f.signature WHERE f.trace_key IN ({kmarks}) "
+                    "ORDER BY f.trace_key, f.step_id, f.signature", list(keys)):
+                failures.setdefault(key, []).append(FailureRow(
+                    step_id=step_id or None, signature=signature, kind=kind, tool=tool,
+                    model=model, cost=None if cost is None else Decimal(cost),
+                    wasted=bool(wasted)))
+                texts.setdefault(key, {})[signature] = text
+            for row in self._query(
+                    "SELECT trace_key, analyzer_version, cost, wasted, unpriced_steps, "
+                    "bloat_tokens, bloat_usd, human_minutes, failed_attempts, retry_usd, "
+                    f"human_usd, model_calls FROM analyses WHERE trace_key IN ({kmarks})",
+                    list(keys)):
+                key = row[0]
+                found[keys[key]] = AnalysisRecord(
+                    trace_id=keys[key], version=row[1], cost=Decimal(row[2]),
+                    wasted=Decimal(row[3]), unpriced_steps=row[4], bloat_tokens=row[5],
+                    steps=tuple(steps.get(key, [])), bloat_usd=Decimal(row[6]),
+                    human_minutes=Decimal(row[7]), failed_attempts=row[8],
+                    retry_usd=Decimal(row[9]), human_usd=Decimal(row[10]),
+                    model_calls=row[11], documents=tuple(documents.get(key, [])),
+                    purposes=purposes.get(key, {}), failures=tuple(failures.get(key, [])),
+                    signature_texts=texts.get(key, {}))
+        return found
 
     def waste_totals(self, *, workflow: str | None = None, since_ns: int | None = None,
                      until_ns: int | None = None) -> dict[str, Any]:

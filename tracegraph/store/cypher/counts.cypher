@@ -1,5 +1,5 @@
-// How much the store holds: traces, steps, and shared nodes by label.
-MATCH (t:Trace) RETURN 'Trace' AS what, count(t) AS n
+// How much the store holds: whole traces, their steps, and shared nodes by label.
+MATCH (t:Trace) WHERE t.content_hash IS NOT NULL RETURN 'Trace' AS what, count(t) AS n
 UNION ALL
 MATCH (s:Step) RETURN 'Step' AS what, count(s) AS n
 UNION ALL

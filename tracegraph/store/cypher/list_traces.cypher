@@ -1,6 +1,6 @@
 // Trace rows, optionally of one workflow and outcome, by start time.
 MATCH (t:Trace)
-WHERE ($workflow IS NULL OR t.workflow = $workflow)
+WHERE t.content_hash IS NOT NULL AND ($workflow IS NULL OR t.workflow = $workflow)
   AND ($outcome IS NULL OR t.outcome = $outcome)
 RETURN t.id AS id, t.workflow AS workflow, t.outcome AS outcome,
        t.outcome_reason AS outcome_reason, t.source_format AS source_format,

@@ -1,5 +1,5 @@
 // One trace's summary row.
-MATCH (t:Trace {id: $id})
+MATCH (t:Trace {id: $id}) WHERE t.content_hash IS NOT NULL
 RETURN t.id AS id, t.workflow AS workflow, t.outcome AS outcome,
        t.outcome_reason AS outcome_reason, t.source_format AS source_format,
        t.start_ns AS start_ns, t.end_ns AS end_ns, t.step_count AS step_count,

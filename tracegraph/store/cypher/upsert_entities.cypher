@@ -1,4 +1,5 @@
-// Shared nodes (Workflow, Model, Tool, Document, Rule, Actor), one per label and name.
+// Shared nodes of one label, one per name; {LABEL} is one of Workflow, Model, Tool,
+// Document, Rule, Actor (filled in from tracegraph.model.EntityLabel, never input).
 UNWIND $rows AS e
-MERGE (n:Entity {label: e.label, name: e.name})
-SET n.properties = e.properties
+MERGE (n:Entity:{LABEL} {label: e.label, name: e.name})
+ON CREATE SET n.properties = e.properties

@@ -1,8 +1,6 @@
-// Write whole traces: the summary and the document on the Trace node (MERGE on the
-// source id, so a re-import replaces), and their old Step nodes removed.
+// Write the summaries of whole traces (MERGE on the source id, so a re-import
+// replaces).  The content hash is cleared here and set last (commit_traces): a
+// trace without one is not stored yet — half-written, or only cited so far.
 UNWIND $rows AS r
 MERGE (t:Trace {id: r.id})
-SET t += r.props
-WITH t
-OPTIONAL MATCH (t)-[:HAS_STEP]->(old:Step)
-DETACH DELETE old
+SET t += r.props, t.content_hash = null, t.key = coalesce(t.key, r.key)
