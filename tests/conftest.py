@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
 import pytest
 
@@ -27,3 +27,18 @@ def shared_formats() -> Path:
         pytest.skip("../shared/formats not present (a user's clone): real-world corpus tests "
                     "need it beside the project")
     return SHARED_FORMATS
+
+
+@pytest.fixture(scope="session")
+def bolt_store() -> Iterator[Any]:
+    """One Bolt store on one real FalkorDB server for the whole session (started on
+    127.0.0.1 by :func:`tests.falkordb.falkordb_server`, stopped after).  Tests
+    that use it empty the graph first: FalkorDB serves one graph whatever the
+    database name."""
+    from tracegraph.store.neo4j import Neo4jStore
+
+    from .falkordb import falkordb_server
+    with falkordb_server() as url:
+        store = Neo4jStore(url, user="falkordb", database="tracegraph")
+        yield store
+        store.close()

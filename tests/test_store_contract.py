@@ -18,18 +18,6 @@ from tracegraph.model import EntityLabel, Outcome, Step, StepKind, Trace
 from tracegraph.services.importing import import_paths
 
 from .conftest import FIXTURES
-from .falkordb import falkordb_server
-
-@pytest.fixture(scope="session")
-def bolt_store() -> Iterator[Any]:
-    """One Bolt store for the session: FalkorDB's Bolt does not take new connections
-    well after others closed (seen with 4.16), so the tests share one driver."""
-    from tracegraph.store.neo4j import Neo4jStore
-    with falkordb_server() as url:
-        store = Neo4jStore(url, user="falkordb", database="tracegraph")
-        yield store
-        store.close()
-
 
 @pytest.fixture(params=["sqlite", "bolt"])
 def any_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
