@@ -25,7 +25,7 @@ from rich.table import Table
 from rich.tree import Tree
 
 from . import __version__
-from .errors import TracegraphError
+from .errors import StoreError, TracegraphError
 from .formats import FORMATS
 from .model import Outcome
 from .config import load_config
@@ -46,8 +46,10 @@ app = typer.Typer(
 console = Console(width=None if sys.stdout.isatty() else 200)
 errors = Console(stderr=True, width=None if sys.stderr.isatty() else 200)
 
-DbOption = typer.Option(None, "--db", help="SQLite file (default: $TRACEGRAPH_DB or "
-                                          "./tracegraph.db).", show_default=False)
+DbOption = typer.Option(None, "--db", help="SQLite file, or a Bolt URL such as "
+                        "bolt://USER@HOST:7687 or neo4j+s://HOST (password from "
+                        "$TRACEGRAPH_DB_PASSWORD; default: $TRACEGRAPH_DB or ./tracegraph.db).",
+                        show_default=False)
 ConfigOption = typer.Option(None, "--config", help="Prices of tools and hourly rates "
                             "(default: $TRACEGRAPH_CONFIG or ./tracegraph.toml if any).")
 SinceOption = typer.Option(None, "--since", help="Only traces that started at or after "
@@ -804,6 +806,63 @@ def diff_command(
         console.print("cost delta B - A by reason: " + ", ".join(
             f"{k} {_usd(v)}" for k, v in found["delta_by_reason"].items() if Decimal(v)),
             highlight=False)
+
+
+class Question(str, Enum):
+    unused_documents = "unused-documents"
+    failures_before_escalation = "failures-before-escalation"
+    rules_before_override = "rules-before-override"
+    precedents = "precedents"
+
+
+@app.command("ask")
+def ask_command(
+    question: Question = typer.Argument(..., help="Which cross-trace question."),
+    db: Optional[str] = DbOption,
+    trace: Optional[str] = typer.Option(None, "--trace", help="precedents: only the chains "
+                                        "from this trace."),
+    min_retrieved: int = typer.Option(2, "--min-retrieved", help="unused-documents: retrieved "
+                                      "in at least this many steps."),
+    limit: int = typer.Option(20, "--limit", "-n", help="At most this many rows."),
+    format: ListFormat = typer.Option(ListFormat.table, "--format", "-f"),
+) -> None:
+    """Questions across traces that a graph database answers (needs --db bolt://…).
+
+    unused-documents: retrieved often, never used.  failures-before-escalation:
+    tools whose failures came before a human override.  rules-before-override:
+    rules people overrule.  precedents: chains of CITES to the earliest precedent.
+    Each is one Cypher file in tracegraph/store/cypher/question_*.cypher.
+
+    Example: tracegraph ask unused-documents --db bolt://localhost:7687
+    """
+    params: dict[str, Any] = {"limit": limit}
+    if question is Question.unused_documents:
+        params["min_retrieved"] = min_retrieved
+    if question is Question.precedents:
+        params["trace"] = trace
+
+    def run(store: Any) -> list[dict[str, Any]]:
+        if not hasattr(store, "ask"):
+            raise StoreError(f"{store.url} is a SQLite file: `tracegraph ask` runs Cypher on a "
+                             "graph database (--db bolt://HOST:7687); copy the data there with "
+                             "`tracegraph sync`")
+        return list(store.ask(question.value, **params))
+
+    rows = _with_store(db, run)
+    if format is ListFormat.json:
+        _print_json(rows)
+        return
+    if not rows:
+        console.print(f"No answer to {question.value}: nothing in the graph matches.")
+        return
+    table = Table(title=question.value.replace("-", " "), title_justify="left")
+    for name in rows[0]:
+        table.add_column(name.replace("_", " "), overflow="fold")
+    for row in rows:
+        table.add_row(*(", ".join(map(str, v)) if isinstance(v, list)
+                        else f"{v:.0%}" if isinstance(v, float) else str(v)
+                        for v in row.values()))
+    console.print(table)
 
 
 @app.command("serve")

@@ -31,9 +31,13 @@ def default_workers() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def _start(url: str, config: Config,
+def _start(url: str, credentials: dict[str, Any] | None, config: Config,
            analyze: Callable[[Store, str, Config], AnalysisRecord]) -> None:
-    _state["store"] = open_store(url)
+    if credentials is None:
+        _state["store"] = open_store(url)
+    else:  # a Bolt store: the same server, user and database as the parent's
+        from ..store.neo4j import Neo4jStore
+        _state["store"] = Neo4jStore(url, **credentials)
     _state["config"] = config
     _state["analyze"] = analyze
 
@@ -50,6 +54,7 @@ def analyze_in_workers(store: Store, trace_ids: Sequence[str], *, config: Config
     context: Any = multiprocessing.get_context("fork" if hasattr(os, "fork") else "spawn")
     batches = [trace_ids[i:i + batch] for i in range(0, len(trace_ids), batch)]
     with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_start,
-                             initargs=(store.url, config, analyze)) as pool:
+                             initargs=(store.url, getattr(store, "credentials", None), config,
+                                       analyze)) as pool:
         for records in pool.map(_analyze_batch, batches):
             store.write_analyses(records)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 from pathlib import Path
 from typing import Any, cast
 
@@ -11,7 +12,7 @@ from .base import AnalysisRecord, ClusterRow, FailureRow, OutcomeRow, Store, Sto
 from .sqlite import SQLiteStore
 
 __all__ = ["AnalysisRecord", "ClusterRow", "FailureRow", "OutcomeRow", "Store", "StoreCounts", "TraceRow", "WriteResult", "SQLiteStore", "open_store",
-           "resolve_db", "DEFAULT_DB"]
+           "resolve_db", "DEFAULT_DB", "bolt_credentials"]
 
 DEFAULT_DB = "tracegraph.db"
 
@@ -24,18 +25,45 @@ def resolve_db(db: str | None) -> str:
 def open_store(db: str | None = None) -> SQLiteStore:
     """Open (creating and migrating) the store named by ``db``.
 
-    ``bolt://``, ``neo4j://`` (and ``+s``) URLs open a Bolt store, with the user,
-    password and database from ``TRACEGRAPH_DB_USER``, ``TRACEGRAPH_DB_PASSWORD``
-    and ``TRACEGRAPH_DB_NAME`` (default ``tracegraph``).  That store is the first
-    part of issue 7: importing and browsing traces; analyses need SQLite for now.
+    A path (or ``sqlite:///path``) opens the embedded SQLite store.  ``bolt://``,
+    ``bolt+s://``, ``neo4j://`` and ``neo4j+s://`` URLs open a Bolt store (Neo4j
+    5, Aura, a cluster, or FalkorDB): the user from the URL
+    (``bolt://USER@HOST:7687``) or ``TRACEGRAPH_DB_USER``; the password from
+    ``TRACEGRAPH_DB_PASSWORD`` (or the URL, where ``ps`` and shell history see
+    it); the database from ``?database=NAME`` or ``TRACEGRAPH_DB_NAME``, else the
+    server's default.  Passwords are never read from ``tracegraph.toml``, which
+    gets committed, and never appear in messages.
     """
     url = resolve_db(db)
     if url.startswith(("bolt://", "bolt+s://", "neo4j://", "neo4j+s://")):
         from .neo4j import Neo4jStore
-        bolt: Any = Neo4jStore(url, user=os.environ.get("TRACEGRAPH_DB_USER"),
-                               password=os.environ.get("TRACEGRAPH_DB_PASSWORD"),
-                               database=os.environ.get("TRACEGRAPH_DB_NAME"))
+        address, credentials = bolt_credentials(url)
+        bolt: Any = Neo4jStore(address, **credentials)
         return cast(SQLiteStore, bolt)
     if url.startswith("sqlite:///"):
         url = url.removeprefix("sqlite:///")
     return SQLiteStore(Path(url))
+
+
+def bolt_credentials(url: str) -> tuple[str, dict[str, str | None]]:
+    """Split a Bolt URL into the address the driver takes and the credentials.
+
+    Credentials in the URL win over the environment; the address keeps the
+    scheme, host, port and routing query, without user, password or database.
+    """
+    parts = urlsplit(url)
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
+             if k != "database"]
+    database = dict(parse_qsl(parts.query)).get("database") or os.environ.get(
+        "TRACEGRAPH_DB_NAME")
+    host = parts.hostname or ""
+    if ":" in host:  # an IPv6 literal
+        host = f"[{host}]"
+    netloc = host + (f":{parts.port}" if parts.port else "")
+    address = urlunsplit((parts.scheme, netloc, "", urlencode(query), ""))
+    return address, {
+        "user": unquote(parts.username) if parts.username else os.environ.get(
+            "TRACEGRAPH_DB_USER"),
+        "password": unquote(parts.password) if parts.password else os.environ.get(
+            "TRACEGRAPH_DB_PASSWORD"),
+        "database": database}

@@ -96,6 +96,8 @@ class Neo4jStore:
         from neo4j import GraphDatabase
         from neo4j.exceptions import Neo4jError, ServiceUnavailable
         self.url = url
+        self.credentials = {"user": user, "password": password, "database": database}
+        """What another process needs to open this store again (analysis workers)."""
         self.database = database or None
         """``None``: the server's default database (Neo4j Community has only one)."""
         try:
