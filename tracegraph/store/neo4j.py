@@ -189,7 +189,7 @@ class Neo4jStore:
             raise StoreError(f"{self.url}: {exc}") from None
 
     def _plan_rows(self, plan: list[tuple[str, dict[str, Any]]], name: str,
-                   rows: Sequence[dict[str, Any]], key: str = "rows", **names: str) -> None:
+                   rows: Sequence[Any], key: str = "rows", **names: str) -> None:
         """Add ``UNWIND $rows`` statements, split so that each message stays small."""
         text = statement(name, self.dialect, **names)
         for group in self._groups(rows):
@@ -370,7 +370,10 @@ class Neo4jStore:
         for trace_id in ids:
             if trace_id not in known:
                 raise NotFound(f"no trace {trace_id!r} in {self.url}")
-        totals, steps, documents, failures = [], [], [], []
+        totals: list[dict[str, Any]] = []
+        steps: list[dict[str, Any]] = []
+        documents: list[dict[str, Any]] = []
+        failures: list[dict[str, Any]] = []
         for record in records:
             totals.append({"id": record.trace_id, "props": {
                 "a_version": record.version, "a_cost": str(record.cost),
@@ -584,7 +587,7 @@ class Neo4jStore:
                            members=tuple(r["members"])) for r in self._read("clusters")]
 
     def replace_clusters(self, clusters: Sequence[ClusterRow], method: str) -> None:
-        plan = [(statement("drop_clusters"), {})]
+        plan: list[tuple[str, dict[str, Any]]] = [(statement("drop_clusters"), {})]
         self._write(plan + self._cluster_plan(clusters, method))
 
     def add_to_clusters(self, clusters: Sequence[ClusterRow], method: str) -> None:
