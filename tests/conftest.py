@@ -32,13 +32,13 @@ def shared_formats() -> Path:
 @pytest.fixture(scope="session")
 def bolt_store() -> Iterator[Any]:
     """One Bolt store on one real FalkorDB server for the whole session (started on
-    127.0.0.1 by :func:`tests.falkordb.falkordb_server`, stopped after).  Tests
-    that use it empty the graph first: FalkorDB serves one graph whatever the
-    database name."""
+    127.0.0.1 by :func:`tests.falkordb.falkordb_server`, stopped after), on the
+    server's default database, as ``--db URL`` opens it.  Tests that use it
+    empty the graph first."""
     from tracegraph.store.neo4j import Neo4jStore
 
     from .falkordb import falkordb_server
     with falkordb_server() as url:
-        store = Neo4jStore(url, user="falkordb", database="tracegraph")
+        store = Neo4jStore(url, user="falkordb")
         yield store
         store.close()

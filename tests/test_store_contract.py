@@ -28,7 +28,7 @@ def any_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
         store.close()
         return
     store = request.getfixturevalue("bolt_store")
-    # FalkorDB serves one graph whatever the database name: start each test empty.
+    # One server for the session: start each test empty.
     store._run_text("MATCH (n) DETACH DELETE n", {})
     yield store
 
@@ -202,3 +202,16 @@ def test_annotations_and_embeddings_read_back(any_store: Any) -> None:
     any_store.put_embeddings("m", {"h1": vector, "h2": b"\x00\x01"})
     assert any_store.embeddings("m", ["h1", "h2", "h3"]) == {"h1": vector, "h2": b"\x00\x01"}
     assert any_store.embeddings("other", ["h1"]) == {}
+
+
+def test_each_database_name_is_its_own_graph(bolt_store: Any) -> None:
+    from tracegraph.store.neo4j import Neo4jStore
+    bolt_store._run_text("MATCH (n) DETACH DELETE n", {})
+    other = Neo4jStore(bolt_store.url, database="audit2026")
+    try:
+        other._run_text("MATCH (n) DETACH DELETE n", {})
+        other.write_traces(_fixture_traces()[:1])
+        assert other.counts().traces == 1
+        assert bolt_store.counts().traces == 0
+    finally:
+        other.close()
