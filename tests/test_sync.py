@@ -235,3 +235,21 @@ def test_sqlite_to_bolt_and_back_round_trips(source: SQLiteStore, bolt_store: An
     assert again == SyncReport(traces_seen=total, traces_unchanged=total,
                                analyses_unchanged=_analysed(source))
     back.close()
+
+
+def test_two_databases_of_one_bolt_server_are_two_stores(bolt_store: Any) -> None:
+    from tracegraph.store.neo4j import Neo4jStore
+    bolt_store._run_text("MATCH (n) DETACH DELETE n", {})
+    import_paths(bolt_store, [FIXTURES / "native"])
+    other = Neo4jStore(bolt_store.url, database="sync-copy")
+    same = Neo4jStore(bolt_store.url)
+    try:
+        other._run_text("MATCH (n) DETACH DELETE n", {})
+        report = sync_stores(bolt_store, other)
+        assert report.traces_written == bolt_store.counts().traces > 0
+        assert other.list_traces() == bolt_store.list_traces()
+        with pytest.raises(StoreError, match="onto itself"):
+            sync_stores(same, bolt_store)
+    finally:
+        other.close()
+        same.close()

@@ -101,8 +101,18 @@ def sync_stores(source: Store, target: Store, *, batch: int = 200,
 
 
 def _refuse_same_store(source: Store, target: Store) -> None:
-    """One store under two names would be read while written: refuse it."""
-    same = source is target or source.url == target.url
+    """One store under two names would be read while written: refuse it.
+
+    A Bolt server holds several databases under one URL, each a store of its
+    own, so the database name (outside the contract: only Bolt stores have one)
+    counts too; Neo4j folds its case, so it is compared folded, which at worst
+    refuses two FalkorDB graphs differing only in case.
+    """
+    def database(store: Store) -> str:
+        return str(getattr(store, "database", None) or "").casefold()
+
+    same = source is target or (source.url, database(source)) == (target.url,
+                                                                 database(target))
     if not same and os.path.exists(source.url) and os.path.exists(target.url):
         same = os.path.samefile(source.url, target.url)  # one SQLite file, two spellings
     if same:
