@@ -215,3 +215,23 @@ def test_each_database_name_is_its_own_graph(bolt_store: Any) -> None:
         assert bolt_store.counts().traces == 0
     finally:
         other.close()
+
+
+def test_a_trace_too_big_for_falkordb_is_refused_whole_and_the_server_lives(
+        bolt_store: Any) -> None:
+    """FalkorDB's Bolt dies on a message over ~4 KB: such a trace is rejected before
+    anything is sent, long attributes go in parts, and the server still answers."""
+    bolt_store._run_text("MATCH (n) DETACH DELETE n", {})
+    huge_tool = Trace(id="big", source_format="native", steps=(
+        Step(id="a", kind=StepKind.TOOL_CALL, tool_name="t" * 5000, start_ns=1),))
+    long_attributes = Trace(id="long", source_format="native",
+                            attributes={"note": "x" * 9000, "claim.type": "auto"},
+                            steps=(Step(id="a", kind=StepKind.AGENT, start_ns=1),))
+    result = bolt_store.write_traces([huge_tool, long_attributes])
+    assert [e.trace_id for e in result.rejected] == ["big"]
+    assert "FalkorDB" in str(result.rejected[0])
+    assert bolt_store.find_trace_ids(["big", "long"]) == {"long"}
+    assert bolt_store.get_trace("long") == long_attributes
+    assert bolt_store.trace_row("long").attributes == long_attributes.attributes
+    assert [r.trace_id for _, r, _ in bolt_store.find_traces(
+        attribute=("claim.type", "auto"))] == ["long"]

@@ -860,8 +860,8 @@ def ask_command(
         table.add_column(name.replace("_", " "), overflow="fold")
     for row in rows:
         table.add_row(*(", ".join(map(str, v)) if isinstance(v, list)
-                        else f"{v:.0%}" if isinstance(v, float) else str(v)
-                        for v in row.values()))
+                        else f"{v:.0%}" if name.endswith("_rate") else str(v)
+                        for name, v in row.items()))
     console.print(table)
 
 

@@ -50,6 +50,10 @@ __all__ = ["Neo4jStore", "statement"]
 
 _FALKOR_BYTES = 2500
 """FalkorDB 4.16's Bolt drops a request over about 4 KB (and with it the server)."""
+_FALKOR_LIMIT = 3500
+"""The biggest single row sent to FalkorDB (the statement's text rides along)."""
+_ATTRIBUTE_PAIR = 200
+"""Attribute pairs longer than this are not indexed for filtering (FalkorDB's limit)."""
 _ROWS = 2000
 """Rows per ``UNWIND`` statement on Neo4j."""
 _IDS = 500
@@ -128,12 +132,15 @@ class Neo4jStore:
         indexes (``IF NOT EXISTS``), FalkorDB the indexes of its dialect file that
         it lacks.
         """
+        from neo4j.exceptions import Neo4jError
         existing: set[tuple[str, str]] | None
-        try:  # one row per label, listing every indexed property of it
-            existing = {(r["label"], name) for r in self._run_text("CALL db.indexes()", {})
-                        for name in r["properties"]}
+        try:  # one row per label, listing every indexed property of it; in a session,
+            # since FalkorDB applies the database name there and not in BEGIN
+            with self._driver.session(database=self.database) as session:
+                existing = {(r["label"], name) for r in session.run("CALL db.indexes()")
+                            for name in r["properties"]}
             self.dialect = "falkordb"
-        except StoreError:
+        except Neo4jError:
             existing = None
         for text in statement("schema", self.dialect).split(";"):
             found = _INDEX.search(text)
@@ -207,7 +214,11 @@ class Neo4jStore:
 
         self.queries += len(plan)
         try:
-            with self._driver.session(database=self.database) as session:
+            with self._driver.session(
+                    database=self.database,
+                    bookmark_manager=self._driver.execute_query_bookmark_manager) as session:
+                # chained to execute_query's reads: on a cluster, the next read sees
+                # this batch (the stored document late spans merge into)
                 session.execute_write(work)
         except Neo4jError as exc:
             raise StoreError(f"{self.url}: {exc.message or exc}") from None
@@ -230,6 +241,11 @@ class Neo4jStore:
         size = 0
         for row in rows:
             length = len(orjson.dumps(row, default=str))
+            if length > _FALKOR_LIMIT:
+                raise StoreError(
+                    f"{self.url}: one row of {length:,} bytes ({_describe(row)}) is more than "
+                    f"FalkorDB's Bolt takes in one message (about 4 KB; a bigger one "
+                    "brings the server down); nothing of it was sent")
             if group and size + length > _FALKOR_BYTES:
                 yield group
                 group, size = [], 0
@@ -278,6 +294,14 @@ class Neo4jStore:
             if before is not None and before[1] == content_hash:
                 result.traces_unchanged += 1
                 continue
+            if self.dialect == "falkordb":
+                too_big = _oversized(trace, document, content_hash)
+                if too_big:
+                    result.rejected.append(InputError(
+                        f"{too_big} is more than FalkorDB's Bolt takes in one message "
+                        "(about 4 KB; a bigger one brings the server down): store this "
+                        "trace in SQLite or Neo4j", trace_id=trace.id))
+                    continue
             batch.add(trace, document, content_hash)
         if batch.traces:
             self._write(self._trace_plan(batch))
@@ -293,8 +317,10 @@ class Neo4jStore:
             row["key"] = first + offset  # kept by traces that have one already
         plan: list[tuple[str, dict[str, Any]]] = []
         ids = [row["id"] for row in batch.traces]
-        if self.dialect == "falkordb":  # documents in parts, each message small
+        if self.dialect == "falkordb":  # documents (and long attributes) in parts
             parts = {row["id"]: row["props"].pop("document") for row in batch.traces}
+            attributes = {row["id"]: row["props"].pop("attributes") for row in batch.traces
+                          if len(row["props"]["attributes"]) > _FALKOR_BYTES // 2}
         self._plan_rows(plan, "upsert_traces", batch.traces)
         self._plan_rows(plan, "clear_traces", ids, key="ids")
         self._plan_rows(plan, "unlink_traces", ids, key="ids")
@@ -303,6 +329,11 @@ class Neo4jStore:
             for trace_id, encoded in parts.items():
                 for i in range(0, len(encoded), _FALKOR_BYTES):
                     plan.append((text, {"id": trace_id, "i": i,
+                                        "text": encoded[i:i + _FALKOR_BYTES]}))
+            text = statement("append_attributes")
+            for trace_id, encoded in attributes.items():
+                for i in range(0, len(encoded), _FALKOR_BYTES):
+                    plan.append((text, {"id": trace_id, "first": i == 0,
                                         "text": encoded[i:i + _FALKOR_BYTES]}))
         self._plan_rows(plan, "create_steps", batch.steps)
         for label, rows in sorted(batch.entities.items()):
@@ -427,6 +458,7 @@ class Neo4jStore:
                                  "cost": None if f.cost is None else str(f.cost),
                                  "wasted": f.wasted})
         plan: list[tuple[str, dict[str, Any]]] = []
+        self._plan_rows(plan, "invalidate_analyses", ids, key="ids")  # stale until the end
         self._plan_rows(plan, "clear_analyses", ids, key="ids")
         self._plan_rows(plan, "clear_document_use", ids, key="ids")
         self._plan_rows(plan, "write_step_analyses", steps)
@@ -593,7 +625,7 @@ class Neo4jStore:
 
     def embeddings(self, model: str, hashes: Sequence[str]) -> dict[str, bytes]:
         found: dict[str, bytes] = {}
-        size = 1 if self.dialect == "falkordb" else _IDS
+        size = 40 if self.dialect == "falkordb" else _IDS  # 40 hashes: a 2.7 KB request
         for start in range(0, len(hashes), size):
             found.update({r["hash"]: base64.b64decode(r["vector"]) for r in self._read(
                 "embeddings", model=model, hashes=list(hashes[start:start + size]))})
@@ -709,7 +741,9 @@ class _TraceBatch:
             "error_count": summary.error_count, "input_tokens": summary.input_tokens,
             "output_tokens": summary.output_tokens,
             "attributes": orjson.dumps(trace.attributes, default=str).decode(),
-            "attribute_pairs": [_pair(k, v) for k, v in sorted(trace.attributes.items())],
+            "attribute_pairs": [p for p in (_pair(k, v) for k, v in
+                                            sorted(trace.attributes.items()))
+                                if len(p) <= _ATTRIBUTE_PAIR],
             "overrides": kinds.count(StepKind.HUMAN_OVERRIDE),
             "retries": kinds.count(StepKind.RETRY),
             "document": base64.b64encode(document).decode()}})
@@ -761,6 +795,33 @@ def _absorb_lost_handshake(url: str) -> None:
             sock.recv(4)
     except OSError:
         pass
+
+
+def _oversized(trace: Trace, document: bytes, content_hash: str) -> str | None:
+    """What of this trace would be one FalkorDB message too big, if anything."""
+    alone = _TraceBatch()
+    alone.add(trace, document, content_hash)
+    for row in alone.traces:
+        props = {k: v for k, v in row["props"].items() if k not in ("document", "attributes")}
+        if len(orjson.dumps(props, default=str)) > _FALKOR_LIMIT:
+            return "the trace's summary"
+    groups = [alone.steps, alone.workflows, alone.cites,
+              *alone.entities.values(), *alone.links.values()]
+    for rows in groups:
+        for row in rows:
+            if len(orjson.dumps(row, default=str)) > _FALKOR_LIMIT:
+                return _describe(row)
+    return None
+
+
+def _describe(row: Any) -> str:
+    """Which record a row is, for an error message."""
+    if isinstance(row, dict):
+        named = [f"{k} {row[k]!r}" for k in ("trace_id", "id", "name", "hash") if k in row
+                 and isinstance(row[k], str)]
+        if named:
+            return ", ".join(named)
+    return "a row"
 
 
 def _pair(name: str, value: Any) -> str:

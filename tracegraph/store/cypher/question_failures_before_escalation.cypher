@@ -7,7 +7,7 @@ OPTIONAL MATCH (t)-[:HAS_STEP]->(h:Step {kind: 'human_override'})
 WHERE h.start_ns >= f.start_ns
 WITH tool, t, count(h) > 0 AS escalated
 WITH tool, count(t) AS failed_traces,
-     sum(CASE WHEN escalated THEN 1 ELSE 0 END) AS escalated_traces,
+     toInteger(sum(CASE WHEN escalated THEN 1 ELSE 0 END)) AS escalated_traces,
      collect(CASE WHEN escalated THEN t.id END)[0..5] AS examples
 WHERE escalated_traces > 0
 RETURN tool.name AS tool, failed_traces, escalated_traces,

@@ -4,8 +4,8 @@
 MATCH (t:Trace)-[:HAS_STEP]->(:Step)-[u:RETRIEVED]->(d:Document)
 WHERE u.used IS NOT NULL AND t.content_hash IS NOT NULL
 WITH d, count(*) AS retrieved, count(DISTINCT t) AS traces,
-     sum(CASE WHEN u.used THEN 1 ELSE 0 END) AS used,
-     sum(coalesce(u.tokens, 0)) AS tokens, collect(DISTINCT t.workflow) AS workflows
+     toInteger(sum(CASE WHEN u.used THEN 1 ELSE 0 END)) AS used,
+     toInteger(sum(coalesce(u.tokens, 0))) AS tokens, collect(DISTINCT t.workflow) AS workflows
 WHERE used = 0 AND retrieved >= $min_retrieved
 RETURN d.name AS document, retrieved, traces, tokens, workflows
 ORDER BY retrieved DESC, tokens DESC, document
