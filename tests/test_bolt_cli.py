@@ -133,3 +133,20 @@ def test_bolt_urls_carry_user_and_database_but_never_show_the_password(
     address, creds = bolt_credentials("bolt://localhost:7687")
     assert address == "bolt://localhost:7687"
     assert creds == {"user": None, "password": "from-env", "database": None}
+
+
+def test_sync_on_the_command_line_there_and_back(bolt_store: Any, tmp_path: Path) -> None:
+    bolt_store._run_text("MATCH (n) DETACH DELETE n", {})
+    source, back = str(tmp_path / "s.db"), str(tmp_path / "back.db")
+    assert runner.invoke(app, ["import", str(FIXTURES), "--db", source, "-q"]).exit_code == 0
+    assert runner.invoke(app, ["analyze", "--all", "--db", source, "--config", CONFIG,
+                               "--format", "json"]).exit_code == 0
+    there = _json("sync", "--from", source, "--to", bolt_store.url, "-q", "--format", "json")
+    assert there["traces_written"] == there["traces_seen"] > 20
+    assert there["analyses_written"] == there["traces_seen"]
+    again = _json("sync", "--from", source, "--to", bolt_store.url, "-q", "--format", "json")
+    assert again["traces_written"] == 0 and again["analyses_written"] == 0
+    _json("sync", "--from", bolt_store.url, "--to", back, "-q", "--format", "json")
+    for args in (["traces"], ["report", "waste", "--config", CONFIG]):
+        assert (_json(*args, "--db", back, "--format", "json")
+                == _json(*args, "--db", source, "--format", "json"))

@@ -16,10 +16,11 @@ from enum import Enum
 from pathlib import Path
 from typing import Any, Callable, NoReturn, Optional
 
+import msgspec
 import orjson
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, \
+from rich.progress import BarColumn, DownloadColumn, MofNCompleteColumn, Progress, TextColumn, \
     TimeRemainingColumn, TransferSpeedColumn
 from rich.table import Table
 from rich.tree import Tree
@@ -806,6 +807,65 @@ def diff_command(
         console.print("cost delta B - A by reason: " + ", ".join(
             f"{k} {_usd(v)}" for k, v in found["delta_by_reason"].items() if Decimal(v)),
             highlight=False)
+
+
+@app.command("sync")
+def sync_command(
+    source: str = typer.Option(..., "--from", help="The store to copy (file or Bolt URL)."),
+    target: str = typer.Option(..., "--to", help="The store to copy into (created if a "
+                               "new file)."),
+    batch: int = typer.Option(200, "--batch", help="Traces per batch (one transaction "
+                              "each on Neo4j)."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+    format: ListFormat = typer.Option(ListFormat.table, "--format", "-f"),
+) -> None:
+    """Copy every trace, analysis, annotation, failure cluster and cached embedding from
+    one store into another: SQLite to Neo4j, back, or file to file.
+
+    Resumable: run it again after an interruption and it writes only what is missing
+    (an unchanged trace or an equal analysis is not written twice).
+
+    Example: tracegraph sync --from tracegraph.db --to bolt://localhost:7687
+    """
+    from .services.sync import sync_stores
+    if batch < 1:
+        _fail("--batch must be at least 1")
+
+    def copy(from_store: Any) -> Any:
+        def into(to_store: Any) -> Any:
+            if quiet:
+                return sync_stores(from_store, to_store, batch=batch)
+            bar = Progress(TextColumn("sync"), BarColumn(), MofNCompleteColumn(),
+                           TimeRemainingColumn(), console=errors)
+            with bar:
+                task = bar.add_task("sync", total=None)
+                return sync_stores(from_store, to_store, batch=batch,
+                                   progress=lambda done, total: bar.update(
+                                       task, completed=done, total=total))
+        return _with_store(target, into)
+
+    report = _with_store(source, copy)
+    if format is ListFormat.json:
+        _print_json(msgspec.to_builtins(report))
+    else:
+        table = Table(title=f"{source} → {target}", title_justify="left")
+        table.add_column("what")
+        table.add_column("copied", justify="right")
+        table.add_column("already there", justify="right")
+        table.add_row("traces", str(report.traces_written), str(report.traces_unchanged))
+        table.add_row("analyses", str(report.analyses_written), str(report.analyses_unchanged))
+        table.add_row("annotations", str(report.annotations_added), "")
+        table.add_row("failure clusters", str(report.clusters), "")
+        table.add_row("cached embeddings", str(report.embeddings), "")
+        console.print(table)
+        if report.analyses_stale:
+            console.print(f"{report.analyses_stale} analyses were of an older content of "
+                          "their trace and were not copied: run `tracegraph analyze --all "
+                          f"--db {target}` to redo them.")
+    for problem in report.rejected:
+        errors.print(f"[red]rejected[/red] {problem}", highlight=False)
+    if report.rejected:
+        raise typer.Exit(1)
 
 
 class Question(str, Enum):
