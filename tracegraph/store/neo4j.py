@@ -336,11 +336,15 @@ class Neo4jStore:
                     plan.append((text, {"id": trace_id, "first": i == 0,
                                         "text": encoded[i:i + _FALKOR_BYTES]}))
         self._plan_rows(plan, "create_steps", batch.steps)
-        for label, rows in sorted(batch.entities.items()):
-            self._plan_rows(plan, "upsert_entities", rows, LABEL=label)
-        for edge_type, rows in sorted(batch.links.items()):
-            name = "link_steps" if edge_type in _STEP_LINKS else "link_entities"
-            self._plan_rows(plan, name, rows, TYPE=edge_type)
+        for label, entity_rows in sorted(batch.entities.items()):
+            self._plan_rows(plan, "upsert_entities", entity_rows, LABEL=label)
+        for (edge_type, detail), rows in sorted(batch.links.items()):
+            if edge_type in _STEP_LINKS:
+                text = statement("link_steps", self.dialect, TYPE=edge_type)
+                plan.extend((text, {"rows": group, "evidence": detail})
+                            for group in self._groups(rows))
+            else:
+                self._plan_rows(plan, "link_entities", rows, TYPE=edge_type, LABEL=detail)
         self._plan_rows(plan, "link_workflows", batch.workflows)
         self._plan_rows(plan, "link_cites", batch.cites)
         self._plan_rows(plan, "commit_traces", batch.hashes)
@@ -723,10 +727,11 @@ class _TraceBatch:
     def __init__(self) -> None:
         self.traces: list[dict[str, Any]] = []
         self.hashes: list[dict[str, Any]] = []
-        self.steps: list[dict[str, Any]] = []
+        self.steps: list[list[Any]] = []
         self.entities: dict[str, list[dict[str, Any]]] = {}
         self._entity_keys: set[tuple[str, str]] = set()
-        self.links: dict[str, list[dict[str, Any]]] = {}
+        self.links: dict[tuple[str, str], list[list[Any]]] = {}
+        """(type, evidence or target label) → rows [trace id, source, target]."""
         self.workflows: list[dict[str, Any]] = []
         self.cites: list[dict[str, Any]] = []
 
@@ -748,10 +753,11 @@ class _TraceBatch:
             "retries": kinds.count(StepKind.RETRY),
             "document": base64.b64encode(document).decode()}})
         self.hashes.append({"id": trace.id, "content_hash": content_hash})
-        self.steps.extend({"trace_id": trace.id, "id": s.id, "kind": s.kind.value,
-                           "status": s.status.value,
-                           "model": model_name(s) if s.model else None,
-                           "tool": s.tool_name, "start_ns": s.start_ns} for s in trace.steps)
+        # Rows of the bulk statements are lists, not maps: three times as many fit in
+        # one of FalkorDB's small messages.
+        self.steps.extend([trace.id, s.id, s.kind.value, s.status.value,
+                           model_name(s) if s.model else None, s.tool_name, s.start_ns]
+                          for s in trace.steps)
         for entity in entities(trace, summary.workflow):
             key = (entity.label.value, entity.name)
             if key not in self._entity_keys:
@@ -761,14 +767,12 @@ class _TraceBatch:
                     "properties": orjson.dumps(entity.properties, default=str).decode()})
         for edge in structural_edges(trace, summary.workflow):
             if edge.type in _STEP_LINKS:
-                self.links.setdefault(edge.type.value, []).append({
-                    "trace_id": trace.id, "source": edge.source, "target": edge.target,
-                    "evidence": edge.evidence})
+                self.links.setdefault((edge.type.value, edge.evidence or ""), []).append(
+                    [trace.id, edge.source, edge.target])
             elif edge.type in _ENTITY_LINKS:
                 label, _, name = edge.target.partition(":")
-                self.links.setdefault(edge.type.value, []).append({
-                    "trace_id": trace.id, "source": edge.source, "label": label,
-                    "name": name})
+                self.links.setdefault((edge.type.value, label), []).append(
+                    [trace.id, edge.source, name])
         if summary.workflow:
             self.workflows.append({"id": trace.id, "workflow": summary.workflow})
         if trace.cites:
@@ -805,8 +809,8 @@ def _oversized(trace: Trace, document: bytes, content_hash: str) -> str | None:
         props = {k: v for k, v in row["props"].items() if k not in ("document", "attributes")}
         if len(orjson.dumps(props, default=str)) > _FALKOR_LIMIT:
             return "the trace's summary"
-    groups = [alone.steps, alone.workflows, alone.cites,
-              *alone.entities.values(), *alone.links.values()]
+    groups: list[Sequence[Any]] = [alone.steps, alone.workflows, alone.cites,
+                                   *alone.entities.values(), *alone.links.values()]
     for rows in groups:
         for row in rows:
             if len(orjson.dumps(row, default=str)) > _FALKOR_LIMIT:
@@ -821,6 +825,8 @@ def _describe(row: Any) -> str:
                  and isinstance(row[k], str)]
         if named:
             return ", ".join(named)
+    if isinstance(row, list) and len(row) > 1:
+        return f"step {row[1]!r}"
     return "a row"
 
 

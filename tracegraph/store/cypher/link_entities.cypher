@@ -1,6 +1,7 @@
-// Relationships from a step to a shared node; {TYPE} is one of RAN_ON, CALLED,
-// RETRIEVED, APPLIED, BY (filled in from tracegraph.model.EdgeType, never input).
+// Relationships from a step to a shared node, each row [trace id, step, node name];
+// {TYPE} is one of RAN_ON, CALLED, RETRIEVED, APPLIED, BY and {LABEL} the node's label
+// (filled in from tracegraph.model's enums, never input).
 UNWIND $rows AS r
-MATCH (a:Step {trace_id: r.trace_id, id: r.source})
-MATCH (e:Entity {label: r.label, name: r.name})
+MATCH (a:Step {trace_id: r[0], id: r[1]})
+MATCH (e:Entity {label: '{LABEL}', name: r[2]})
 CREATE (a)-[:{TYPE}]->(e)
