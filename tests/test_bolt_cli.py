@@ -1,4 +1,5 @@
-"""The CLI over Bolt: the same JSON as on SQLite, and the questions only a graph answers.
+"""The CLI over Bolt: the same JSON as on SQLite (import, traces, show, analyze, the
+reports, explain, diff, clusters), and the questions only a graph answers.
 
 Every command runs through Typer against a real FalkorDB server (the session's
 ``bolt_store`` fixture) and a real SQLite file, on the same fixtures.
@@ -56,10 +57,17 @@ def test_every_command_gives_the_same_json_on_sqlite_and_bolt(bolt_store: Any,
         assert waste["traces"] > 0, waste
         assert _json("report", "waste", "--db", bolt, "--config", CONFIG, "--format", "json",
                      *extra) == waste
-    economics = _json("report", "economics", "--db", sqlite, "--config", CONFIG, "--format",
-                      "json")
-    assert _json("report", "economics", "--db", bolt, "--config", CONFIG, "--format",
-                 "json") == economics
+    failed = [t["trace_id"] for t in listing if t["outcome"] == "failure"]
+    succeeded = [t["trace_id"] for t in listing if t["outcome"] == "success"]
+    for args in (["report", "economics"], ["explain", failed[0]],
+                 ["diff", succeeded[0], failed[0]], ["clusters"]):
+        on_sqlite = _json(*args, "--db", sqlite, "--config", CONFIG, "--format", "json")
+        assert _json(*args, "--db", bolt, "--config", CONFIG, "--format", "json") == on_sqlite
+    cluster = on_sqlite["clusters"][0]["id"]
+    assert (_json("clusters", "show", cluster, "--db", bolt, "--config", CONFIG, "--format",
+                  "json")
+            == _json("clusters", "show", cluster, "--db", sqlite, "--config", CONFIG,
+                     "--format", "json"))
 
 
 def _step(id: str, kind: StepKind, start: int, **fields: Any) -> Step:
