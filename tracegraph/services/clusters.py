@@ -248,7 +248,7 @@ def clusters_report(store: Store, *, config: Config, workflow: str | None = None
                 cluster_id, workflow=workflow, since_ns=since_ns, limit=members)]})
     found.sort(key=lambda c: (-Decimal(c["cost_usd"]), -c["failures"], c["id"]))
     # Clusters too small to show, by id: the same order whichever store answered.
-    unclustered_ids = unclustered_ids[:1] + sorted(i for i in unclustered_ids[1:] if i)
+    unclustered_ids = [None, *sorted(i for i in unclustered_ids[1:] if i)]
     unclustered = [m for cid in unclustered_ids for m in (_member(x) for x in
                    store.cluster_members(cid, workflow=workflow, since_ns=since_ns,
                                          limit=members))]
