@@ -131,6 +131,7 @@ def _views(store: Any) -> dict[str, Any]:
         "many": store.get_traces(ids[:3] + ["nope"]),
         "graph_nodes": sorted(store.graph(ids[0]).nodes),
         "analyses": store.analyses(ids + ["nope"]),
+        "totals": store.analysis_totals(ids + ["nope"]),
         "waste": store.waste_totals(),
         "waste_since": store.waste_totals(since_ns=since),
         "waste_window": store.waste_totals(workflow=workflows[0], since_ns=0, until_ns=since),
@@ -164,6 +165,11 @@ def _views(store: Any) -> dict[str, Any]:
                                                                    limit=100)],
         "not_retried": [r.trace_id for _, r, _ in store.find_traces(has_retry=False,
                                                                     limit=100)],
+        "dearest": [(r.trace_id, c) for _, r, c in store.find_traces(order="cost", limit=7)],
+        "dearest_next": [r.trace_id for _, r, _ in store.find_traces(order="cost", offset=7,
+                                                                     limit=7)],
+        "newest_failed": [r.trace_id for _, r, _ in store.find_traces(
+            order="start", outcome=Outcome.FAILURE, limit=5)],
         "windowed": [r.trace_id for _, r, _ in store.find_traces(
             since_ns=since, workflow=workflows[0], limit=100)],
     }

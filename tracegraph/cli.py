@@ -30,7 +30,7 @@ from .errors import StoreError, TracegraphError
 from .formats import FORMATS
 from .model import Outcome
 from .config import load_config
-from .services.analysis import analyze_and_store, waste_report
+from .services.analysis import analyze_and_store, analyze_stale, waste_report
 from .services.browsing import trace_document, trace_listing
 from .services.importing import ImportReport, StrictImportError, import_paths
 from .services.synth import write_corpus
@@ -964,6 +964,72 @@ def serve_command(
                  highlight=False)
     uvicorn.run(create_app(store, settings, no_auth=no_auth), host=host, port=port,
                 log_config=None, access_log=False, timeout_graceful_shutdown=10)
+
+
+@app.command("demo")
+def demo_command(
+    db: Path = typer.Option(Path("tracegraph-demo.db"), "--db", help="The demo's own store "
+                            "(created, or brought up to date)."),
+    port: int = typer.Option(8321, "--port", help="TCP port on 127.0.0.1."),
+    synthetic: int = typer.Option(600, "--synthetic", help="Synthetic traces added to the "
+                                  "bundled ones, so workflows have economics and clusters."),
+    serve: bool = typer.Option(True, "--serve/--no-serve", help="Serve the UI and GraphQL "
+                               "after (default), or stop after the summary."),
+) -> None:
+    """Import the bundled traces, analyse them, print where the money went, and serve the
+    auditor's UI and GraphQL on 127.0.0.1 (no token needed on loopback).
+
+    Example: tracegraph demo
+    """
+    import tempfile
+
+    from .services.clusters import cluster_failures
+    from .services.importing import import_paths
+    from .services.synth import write_corpus
+    fixtures = Path(__file__).resolve().parents[1] / "fixtures"
+    settings = _guard(lambda: load_config(fixtures / "tracegraph.toml"
+                                          if (fixtures / "tracegraph.toml").is_file() else None))
+
+    def load(store: Any) -> dict[str, Any]:
+        sources = [fixtures] if fixtures.is_dir() else []
+        with tempfile.TemporaryDirectory(prefix="tracegraph-demo-") as folder:
+            if synthetic:
+                corpus = Path(folder) / "synthetic.jsonl"
+                write_corpus(corpus, traces=synthetic)
+                sources.append(corpus)
+            if not sources:
+                raise StoreError("no bundled fixtures next to this installation and "
+                                 "--synthetic 0: nothing to show")
+            imported = import_paths(store, sources)
+        analyze_stale(store, config=settings)
+        clusters = cluster_failures(store, config=settings)
+        report = waste_report(store, config=settings)
+        costliest = report["costliest"][0]["trace_id"] if report["costliest"] else None
+        return {"imported": imported, "report": report, "clusters": clusters,
+                "costliest": costliest}
+
+    console.print(f"Loading the demo into {db} …")
+    found = _with_store(str(db), load)
+    _print_waste_table(found["report"])
+    base = f"http://127.0.0.1:{port}"
+    console.print(f"\n[bold]Traces[/bold]          {base}/ui/traces")
+    if found["costliest"]:
+        from urllib.parse import quote
+        console.print(f"[bold]Costliest trail[/bold] {base}/ui/traces/"
+                      f"{quote(found['costliest'], safe='')}")
+    console.print(f"[bold]GraphQL[/bold]         {base}/graphql")
+    if not serve:
+        return
+    import logging
+
+    import uvicorn
+
+    from .server import create_app
+    store = _guard(lambda: open_store(str(db)))
+    logging.basicConfig(level=logging.WARNING, format="%(message)s", stream=sys.stderr)
+    console.print("Serving on 127.0.0.1 only, without tokens (loopback); Ctrl+C stops.")
+    uvicorn.run(create_app(store, settings, no_auth=True), host="127.0.0.1", port=port,
+                log_config=None, access_log=False, timeout_graceful_shutdown=5)
 
 
 @app.command("token")

@@ -2,7 +2,7 @@
 
 Routes: ``/graphql`` (Strawberry; GraphiQL when a browser asks), ``/v1/traces``
 (OTLP/HTTP, protobuf or JSON, gzip; the OTLP success and partial-success
-responses) and ``/healthz``.  Every request but ``/healthz`` needs a bearer
+responses), ``/ui`` (the auditor's pages, :mod:`tracegraph.web`) and ``/healthz``.  Every request but ``/healthz`` needs a bearer
 token from ``[server.tokens]`` in ``tracegraph.toml`` (stored as SHA-256, never
 the secret); anonymous access is only ``--no-auth`` on a loopback address,
 and then acts as ``admin``.  Bodies are capped; each request is logged as one
@@ -17,12 +17,14 @@ import json
 import logging
 import time
 from contextlib import asynccontextmanager
+from http.cookies import CookieError, SimpleCookie
+from urllib.parse import urlencode
 from typing import Any, AsyncIterator
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 from strawberry.asgi import GraphQL
 
@@ -33,6 +35,7 @@ from ..config import Config
 from ..errors import InputError, StoreError
 from ..services.analysis import analyze_stale
 from ..store import Store
+from ..web.pages import COOKIE, ui_routes
 
 __all__ = ["create_app", "MAX_BODY", "QUERY_SECONDS"]
 
@@ -72,8 +75,15 @@ class _Auth:
                    for k, v in scope["headers"]}
         principal, role = "-", "-"
         refusal: Response | None = None
-        if scope["path"] != "/healthz":
-            found = self._who(headers)
+        path = scope["path"]
+        if path != "/healthz" and path != "/ui/login" and not path.startswith("/ui/static/"):
+            found = self._who(headers, ui=path == "/ui" or path.startswith("/ui/"))
+            if isinstance(found, Response) and path.startswith("/ui") and \
+                    scope["method"] == "GET" and "authorization" not in headers:
+                # A browser without a token: the sign-in page, then back here.
+                target = path + ("?" + scope["query_string"].decode("latin-1")
+                                 if scope.get("query_string") else "")
+                found = RedirectResponse("/ui/login?" + urlencode({"next": target}), 303)
             if isinstance(found, Response):
                 refusal = found
             else:
@@ -95,14 +105,29 @@ class _Auth:
                              "status": status[0], "who": principal, "role": role,
                              "ms": round((time.perf_counter() - started) * 1000, 2)}))
 
-    def _who(self, headers: dict[str, str]) -> tuple[str, str] | Response:
+    def check(self, token: str) -> tuple[str, str] | None:
+        """(name, role) of a token, compared in constant time; ``None`` if unknown."""
+        digest = hashlib.sha256(token.strip().encode()).hexdigest()
+        for known, found in self.by_digest.items():
+            if hmac.compare_digest(known, digest):
+                return found
+        return None
+
+    def _who(self, headers: dict[str, str], *, ui: bool = False
+             ) -> tuple[str, str] | Response:
         scheme, _, token = headers.get("authorization", "").partition(" ")
+        if not (scheme.lower() == "bearer" and token) and ui:
+            # The UI's browsers carry the token in a cookie (HttpOnly, SameSite=Strict).
+            cookies = SimpleCookie()
+            try:
+                cookies.load(headers.get("cookie", ""))
+            except CookieError:
+                pass
+            if COOKIE in cookies and cookies[COOKIE].value:
+                scheme, token = "bearer", cookies[COOKIE].value
         if scheme.lower() == "bearer" and token:
-            digest = hashlib.sha256(token.strip().encode()).hexdigest()
-            for known, found in self.by_digest.items():
-                if hmac.compare_digest(known, digest):
-                    return found
-            return _denied("unknown token", 401)
+            found = self.check(token)
+            return found if found is not None else _denied("unknown token", 401)
         if self.no_auth:
             return "anonymous", "admin"
         if not self.by_digest:
@@ -185,9 +210,12 @@ def create_app(store: Store, config: Config, *, no_auth: bool = False) -> Starle
         finally:
             store.close()
 
-    return Starlette(
+    app = Starlette(
         routes=[Route("/healthz", healthz), Route("/v1/traces", traces, methods=["POST"]),
-                Route("/graphql", _GraphQL(store, config), methods=["GET", "POST"])],
+                Route("/graphql", _GraphQL(store, config), methods=["GET", "POST"]),
+                *ui_routes(store, config)],
         middleware=[Middleware(_Auth, config=config, no_auth=no_auth)],
         lifespan=lifespan)
+    app.state.check_token = _Auth(None, config=config, no_auth=False).check
+    return app
 

@@ -174,6 +174,12 @@ class Store(Protocol):
         """The stored analyses of ``trace_ids``, as written (what ``sync`` copies)."""
         ...
 
+    def analysis_totals(self, trace_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """Per analysed trace of ``trace_ids``: ``cost``, ``wasted``, ``retry_usd``,
+        ``human_minutes`` (Decimal), ``failed_attempts``, ``unpriced_steps`` — a page of
+        a listing, without reading any step."""
+        ...
+
     def waste_totals(self, *, workflow: str | None = None, since_ns: int | None = None,
                      until_ns: int | None = None) -> dict[str, Any]:
         """Exact spend, waste and its breakdowns over the analysed traces.
@@ -251,9 +257,12 @@ class Store(Protocol):
                     min_cost: Decimal | None = None, max_cost: Decimal | None = None,
                     attribute: tuple[str, Any] | None = None,
                     has_override: bool | None = None, has_retry: bool | None = None,
-                    after_key: int | None = None, limit: int = 50
+                    after_key: int | None = None, limit: int = 50,
+                    order: str = "key", offset: int = 0
                     ) -> list[tuple[int, TraceRow, Decimal | None]]:
-        """A filtered page of traces in import order after ``after_key``."""
+        """A filtered page of traces in import order after ``after_key``; or, with
+        ``order`` ``cost`` (dearest first) or ``start`` (newest first), ``limit``
+        traces from ``offset``."""
         ...
 
     def step_analyses(self, trace_ids: Sequence[str]

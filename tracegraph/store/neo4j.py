@@ -402,10 +402,14 @@ class Neo4jStore:
                     min_cost: Decimal | None = None, max_cost: Decimal | None = None,
                     attribute: tuple[str, Any] | None = None,
                     has_override: bool | None = None, has_retry: bool | None = None,
-                    after_key: int | None = None, limit: int = 50
+                    after_key: int | None = None, limit: int = 50,
+                    order: str = "key", offset: int = 0
                     ) -> list[tuple[int, TraceRow, Decimal | None]]:
+        if order not in ("key", "cost", "start"):
+            raise StoreError(f"no trace order {order!r}")
         rows = self._read(
-            "find_traces", after=after_key, workflow=workflow,
+            "find_traces" if order == "key" else f"find_traces_by_{order}", offset=int(offset),
+            after=after_key, workflow=workflow,
             outcome=None if outcome is None else Outcome(outcome).value,
             since=since_ns, until=until_ns,
             min_cost=None if min_cost is None else float(min_cost),
@@ -470,6 +474,13 @@ class Neo4jStore:
         self._plan_rows(plan, "write_failures", failures)
         self._plan_rows(plan, "write_analyses", totals)  # last: the analysis is whole
         self._write(plan)
+
+    def analysis_totals(self, trace_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        return {r["id"]: {"cost": Decimal(r["cost"]), "wasted": Decimal(r["wasted"]),
+                          "retry_usd": Decimal(r["retry_usd"]),
+                          "human_minutes": Decimal(r["human_minutes"]),
+                          "failed_attempts": r["failed"], "unpriced_steps": r["unpriced"]}
+                for r in self._read_ids("analysis_totals", trace_ids)}
 
     def analyses(self, trace_ids: Sequence[str]) -> dict[str, AnalysisRecord]:
         """The stored analyses of ``trace_ids`` as written (what sync copies)."""

@@ -325,6 +325,20 @@ class SQLiteStore:
                 self._db.execute("ROLLBACK")
                 raise
 
+    def analysis_totals(self, trace_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        found: dict[str, dict[str, Any]] = {}
+        for chunk in _chunks(list(dict.fromkeys(trace_ids))):
+            marks = ",".join("?" * len(chunk))
+            for trace_id, cost, wasted, retry, minutes, failed, unpriced in self._query(
+                    "SELECT t.id, a.cost, a.wasted, a.retry_usd, a.human_minutes, "
+                    "a.failed_attempts, a.unpriced_steps FROM analyses a JOIN traces t "
+                    f"ON t.key = a.trace_key WHERE t.id IN ({marks})", chunk):
+                found[trace_id] = {"cost": Decimal(cost), "wasted": Decimal(wasted),
+                                   "retry_usd": Decimal(retry),
+                                   "human_minutes": Decimal(minutes),
+                                   "failed_attempts": failed, "unpriced_steps": unpriced}
+        return found
+
     def analyses(self, trace_ids: Sequence[str]) -> dict[str, AnalysisRecord]:
         """The stored analyses of ``trace_ids`` as written (what sync copies)."""
         found: dict[str, AnalysisRecord] = {}
@@ -674,13 +688,17 @@ class SQLiteStore:
                     min_cost: Decimal | None = None, max_cost: Decimal | None = None,
                     attribute: tuple[str, Any] | None = None,
                     has_override: bool | None = None, has_retry: bool | None = None,
-                    after_key: int | None = None, limit: int = 50
+                    after_key: int | None = None, limit: int = 50,
+                    order: str = "key", offset: int = 0
                     ) -> list[tuple[int, TraceRow, Decimal | None]]:
-        """A page of traces in import order after ``after_key``, with their analysed cost.
+        """A page of traces in import order after ``after_key``, with their analysed cost
+        (or by ``order``: ``cost`` dearest first, ``start`` newest first, from ``offset``).
 
         Every value reaches SQL as a parameter; an attribute's name too (as a
         JSON path).  Cost filters need an analysis and compare as numbers.
         """
+        if order not in _ORDERS:
+            raise StoreError(f"no trace order {order!r}")
         conditions: list[str] = []
         params: list[Any] = []
 
@@ -717,7 +735,8 @@ class SQLiteStore:
         rows = self._query(
             f"SELECT t.key, {', '.join('t.' + c.strip() for c in _ROW_COLUMNS.split(','))}, "
             "a.cost FROM traces t LEFT JOIN analyses a ON a.trace_key = t.key"
-            f"{where} ORDER BY t.key LIMIT ?", [*params, int(limit)])
+            f"{where} ORDER BY {_ORDERS[order]} LIMIT ? OFFSET ?",
+            [*params, int(limit), int(offset)])
         return [(row[0], _trace_row(row[1:-1]), None if row[-1] is None else Decimal(row[-1]))
                 for row in rows]
 
@@ -784,6 +803,10 @@ class SQLiteStore:
 
 
 _OUTCOMES = {o.value: o for o in Outcome}
+_ORDERS = {"key": "t.key",
+           "cost": "a.cost IS NULL, CAST(a.cost AS REAL) DESC, t.key",
+           "start": "t.start_ns IS NULL, t.start_ns DESC, t.key"}
+"""``find_traces`` orders, by name (never text from a request)."""
 _ZERO = Decimal(0)
 
 

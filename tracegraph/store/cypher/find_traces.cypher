@@ -18,4 +18,5 @@ RETURN t.key AS key, t.id AS id, t.workflow AS workflow, t.outcome AS outcome,
        t.error_count AS error_count, t.input_tokens AS input_tokens,
        t.output_tokens AS output_tokens, t.attributes AS attributes, t.a_cost AS cost
 ORDER BY t.key
+SKIP $offset
 LIMIT $limit
