@@ -68,8 +68,9 @@ def ui_routes(store: Store, config: Config) -> list[BaseRoute]:
                     return build(request)
                 except views.BadRequest as exc:
                     return _problem(request, 400, str(exc))
-                except (NotFound, LookupError) as exc:
-                    return _problem(request, 404, str(exc).strip("'\""))
+                except (NotFound, LookupError) as exc:  # without the store's address
+                    return _problem(request, 404, str(exc).strip("'\"").replace(
+                        f" in {store.url}", ""))
                 except StoreError as exc:
                     return _problem(request, 503, f"the store did not answer: {exc}")
             return await asyncio.to_thread(run)

@@ -14,6 +14,8 @@ from importlib.resources import files
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
+from ..render.formatting import format_usd
+
 __all__ = ["environment", "static_file", "STATIC"]
 
 STATIC = {"ui.css": "text/css; charset=utf-8", "ui.js": "text/javascript; charset=utf-8"}
@@ -24,6 +26,7 @@ STATIC = {"ui.css": "text/css; charset=utf-8", "ui.js": "text/javascript; charse
 def environment() -> Environment:
     env = Environment(loader=PackageLoader("tracegraph.web", "templates"), autoescape=True,
                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    env.filters["usd"] = lambda amount: "-" if amount is None else format_usd(amount)
     return env
 
 
