@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import time
 from typing import Any, Callable
-from urllib.parse import quote, urlencode
+from urllib.parse import parse_qsl, quote, urlencode
 
 import orjson
 from markupsafe import Markup
@@ -152,9 +152,12 @@ def ui_routes(store: Store, config: Config) -> list[BaseRoute]:
         if request.method == "GET":
             return _html(request, "login.html", title="Sign in",
                          next=_safe_next(request.query_params.get("next")), error=None)
-        form = await request.form()
-        token = str(form.get("token", "")).strip()
-        target = _safe_next(str(form.get("next", "")))
+        # The form is urlencoded (no file fields): parsed here rather than by Starlette,
+        # whose form parser needs python-multipart for every kind of form.
+        body = (await request.body()).decode("utf-8", "replace")
+        form = dict(parse_qsl(body, keep_blank_values=True))
+        token = form.get("token", "").strip()
+        target = _safe_next(form.get("next", ""))
         checker = request.app.state.check_token
         if not token or checker(token) is None:
             return _html(request, "login.html", 401, title="Sign in", next=target,
