@@ -20,6 +20,12 @@ an OCR page) and what an hour of a person's time costs are the user's to say::
     [workflows.claims-triage.hourly_rates]                      # overrides, this workflow only
     adjuster = "55.00"
 
+    [redaction]             # what readers never see (auditors see traces raw)
+    patterns = ["email", "phone", "account"]    # built-ins in use (default: all)
+    replacement = "[redacted:{name}]"
+    [redaction.extra]                           # name = regular expression
+    claim_holder = 'CH-[0-9]{6}'
+
 Amounts are strings or numbers and are read as exact decimals.  A missing file
 is an empty configuration: tool calls and human minutes are then *unpriced*
 (listed as such), never silently free, and a workflow has no baseline.
@@ -29,6 +35,8 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
+import string
 import tomllib
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -38,10 +46,14 @@ import msgspec
 
 from .errors import TracegraphError
 
-__all__ = ["Config", "ConfigError", "WorkflowConfig", "TokenConfig", "load_config",
-           "DEFAULT_CONFIG"]
+__all__ = ["Config", "ConfigError", "WorkflowConfig", "TokenConfig", "RedactionConfig",
+           "BUILTIN_REDACTION_PATTERNS", "load_config", "DEFAULT_CONFIG"]
 
 DEFAULT_CONFIG = "tracegraph.toml"
+
+BUILTIN_REDACTION_PATTERNS: tuple[str, ...] = ("email", "phone", "account")
+"""Names of the patterns ``tracegraph.services.redaction`` implements; named here so the
+configuration can be checked without importing the services layer."""
 
 
 class ConfigError(TracegraphError):
@@ -66,12 +78,29 @@ class TokenConfig(msgspec.Struct, frozen=True, kw_only=True):
     sha256: str
 
 
+class RedactionConfig(msgspec.Struct, frozen=True, kw_only=True):
+    """What a reader's view of a trace hides, from ``[redaction]``.
+
+    Kept as strings (the expressions were compiled once at load, to refuse bad ones
+    with the file and key); the redactor compiles its own copy.
+    """
+
+    patterns: tuple[str, ...] = BUILTIN_REDACTION_PATTERNS
+    """Built-in patterns in use, in priority order when two matches start together."""
+    extra: dict[str, str] = {}
+    """Name → regular expression, from ``[redaction.extra]``; after the built-ins."""
+    replacement: str = "[redacted:{name}]"
+    """What a match becomes; ``{name}`` is the pattern's name."""
+
+
 class Config(msgspec.Struct, frozen=True, kw_only=True):
     tool_prices: dict[str, Decimal] = {}
     hourly_rates: dict[str, Decimal] = {}
     workflows: dict[str, WorkflowConfig] = {}
     tokens: dict[str, TokenConfig] = {}
     """Token name → token, from ``[server.tokens.NAME]``."""
+    redaction: RedactionConfig = RedactionConfig()
+    """What readers do not see; every built-in pattern when ``[redaction]`` is absent."""
     source: str | None = None
 
     def hourly_rate(self, role: str | None, workflow: str | None = None) -> Decimal | None:
@@ -175,6 +204,79 @@ def _amounts(table: Any, *, path: str, section: str) -> dict[str, Decimal]:
     return amounts
 
 
+_REDACTION_KEYS = {"patterns", "extra", "replacement"}
+_PATTERN_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]*")
+
+
+def _redaction(table: Any, *, path: str) -> RedactionConfig:
+    """Check ``[redaction]`` now, so a typo fails the load rather than a reader's request
+    (or, worse, silently redacts nothing)."""
+    if table is None:
+        return RedactionConfig()
+    if not isinstance(table, dict):
+        raise ConfigError(f"{path}: [redaction] must be a table")
+    unknown = sorted(set(table) - _REDACTION_KEYS)
+    if unknown:
+        raise ConfigError(f"{path}: redaction.{unknown[0]} is not a setting (known: "
+                          f"{', '.join(sorted(_REDACTION_KEYS))})")
+    patterns = table.get("patterns", list(BUILTIN_REDACTION_PATTERNS))
+    if not isinstance(patterns, list) or not all(isinstance(p, str) for p in patterns):
+        raise ConfigError(f"{path}: redaction.patterns must be a list of pattern names")
+    for name in patterns:
+        if name not in BUILTIN_REDACTION_PATTERNS:
+            raise ConfigError(f"{path}: redaction.patterns: {name!r} is not a built-in "
+                              f"pattern (known: {', '.join(BUILTIN_REDACTION_PATTERNS)}); "
+                              "put your own under [redaction.extra]")
+    return RedactionConfig(patterns=tuple(dict.fromkeys(patterns)),
+                           extra=_extra_patterns(table.get("extra"), path=path),
+                           replacement=_replacement(table.get("replacement"), path=path))
+
+
+def _extra_patterns(table: Any, *, path: str) -> dict[str, str]:
+    if table is None:
+        return {}
+    if not isinstance(table, dict):
+        raise ConfigError(f"{path}: [redaction.extra] must be a table of name = regex")
+    found: dict[str, str] = {}
+    for name, expression in table.items():
+        where = f"redaction.extra.{name}"
+        if not _PATTERN_NAME.fullmatch(name):
+            raise ConfigError(f"{path}: {where}: a pattern name is a letter then letters, "
+                              "digits, _ or - (it appears in the replacement)")
+        if name in BUILTIN_REDACTION_PATTERNS:
+            raise ConfigError(f"{path}: {where} has the name of a built-in pattern; "
+                              "choose another name")
+        if not isinstance(expression, str):
+            raise ConfigError(f"{path}: {where} must be a regular expression (a string)")
+        try:
+            compiled = re.compile(expression)
+        except re.error as exc:
+            raise ConfigError(f"{path}: {where} is not a valid regular expression: "
+                              f"{exc}") from None
+        if compiled.fullmatch(""):
+            raise ConfigError(f"{path}: {where} matches empty text, so it would match "
+                              "everywhere (use + rather than *?)")
+        found[name] = expression
+    return found
+
+
+def _replacement(value: Any, *, path: str) -> str:
+    if value is None:
+        return RedactionConfig().replacement
+    if not isinstance(value, str) or not value:
+        raise ConfigError(f"{path}: redaction.replacement must be a non-empty string")
+    try:
+        fields = {field for _, field, _, _ in string.Formatter().parse(value)
+                  if field is not None}
+    except ValueError as exc:
+        raise ConfigError(f"{path}: redaction.replacement: {exc} (write {{{{ for a "
+                          "literal brace)") from None
+    if fields - {"name"}:
+        raise ConfigError(f"{path}: redaction.replacement may only use {{name}}, "
+                          f"not {{{sorted(fields - {'name'})[0]}}}")
+    return value
+
+
 def load_config(path: str | Path | None = None) -> Config:
     """``path``, else ``$TRACEGRAPH_CONFIG``, else ``./tracegraph.toml`` if it exists."""
     explicit = path is not None or "TRACEGRAPH_CONFIG" in os.environ
@@ -189,14 +291,16 @@ def load_config(path: str | Path | None = None) -> Config:
         raise ConfigError(f"{chosen}: cannot read: {exc}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{chosen}: not valid TOML: {exc}") from None
-    unknown = sorted(set(data) - {"tools", "hourly_rates", "workflows", "server"})
+    unknown = sorted(set(data) - {"tools", "hourly_rates", "workflows", "server",
+                                  "redaction"})
     if unknown:
         raise ConfigError(f"{chosen}: [{unknown[0]}] is not a section tracegraph reads "
                           "(known: [tools], [hourly_rates], [workflows.NAME], "
-                          "[server.tokens.NAME])")
+                          "[server.tokens.NAME], [redaction])")
     return Config(tool_prices=_amounts(data.get("tools"), path=str(chosen), section="tools"),
                   hourly_rates=_amounts(data.get("hourly_rates"), path=str(chosen),
                                         section="hourly_rates"),
                   workflows=_workflows(data.get("workflows"), path=str(chosen)),
                   tokens=_tokens(data.get("server"), path=str(chosen)),
+                  redaction=_redaction(data.get("redaction"), path=str(chosen)),
                   source=str(chosen))
