@@ -213,9 +213,14 @@ def _rule_waste(ordered: list[Step], outcome: Step | None, requested: dict[str, 
         marks[step.id] = StepMark(step_id=step.id, role=Role.WASTED, reason=reason,
                                   evidence=evidence)
 
+    # Per call key, the first earlier call that answered and the latest answer: kept as
+    # the walk goes, so that a trace of thousands of repeats stays linear.
+    first_answered: dict[tuple[str, str], Step] = {}
+    last_answer: dict[tuple[str, str], str] = {}
     for index, step in enumerate(ordered):
         key = _call_key(step)
         same_calls = earlier_calls.setdefault(key, []) if key else []
+        answer = _answer(step) if key is not None else None
         if step.id == outcome_id or step.kind in GROUPING_KINDS:
             pass
         elif step.id in overrides:
@@ -231,9 +236,7 @@ def _rule_waste(ordered: list[Step], outcome: Step | None, requested: dict[str, 
                    f"{step.tool_name or step.name or step.kind.value} was tried again in "
                    f"{again.id}")
         elif key is not None:
-            answered = [s for s in same_calls if s.status != Status.ERROR
-                        and _answer(s) is not None]
-            if answered and (_answer(step) is None or _answer(step) == _answer(answered[-1])):
+            if key in first_answered and (answer is None or answer == last_answer[key]):
                 what = step.tool_name or step.name
                 if calls_made[key] >= 3:
                     wasted(step, Reason.LOOP, f"call {len(same_calls) + 1} of "
@@ -242,9 +245,12 @@ def _rule_waste(ordered: list[Step], outcome: Step | None, requested: dict[str, 
                 else:
                     wasted(step, Reason.REDUNDANT_CALL,
                            f"same {'tool' if step.tool_name else 'query'} and arguments as "
-                           f"{answered[0].id}, whose result existed")
+                           f"{first_answered[key].id}, whose result existed")
         if key:
             same_calls.append(step)
+            if step.status != Status.ERROR and answer is not None:
+                first_answered.setdefault(key, step)
+                last_answer[key] = answer
     for step in ordered:
         if step.kind != StepKind.LLM or step.id in marks or step.id == outcome_id:
             continue
