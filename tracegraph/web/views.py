@@ -265,22 +265,22 @@ def trace_view(store: Store, config: Config, trace_id: str, *, role: str,
     trace = store.get_trace(trace_id)
     analysis = analyze_trace(store, trace_id, config=config, trace=trace)
     redactor = _redactor(config, role)
-    ordered = time_order(trace.steps)
-    # The trail pages over its drawn nodes (repeats collapsed), the step list over the
-    # steps themselves: one ``page`` walks both, each clamped to its own last page.
-    trail = trail_svg(trace, analysis, page=0, page_size=STEP_PAGE)
-    step_pages = max(1, -(-len(ordered) // STEP_PAGE))
-    pages = max(trail.pages, step_pages)
-    if page >= pages:
-        raise BadRequest(f"page {page + 1}: this trace has {pages} pages")
-    if page and trail.pages > 1:
-        trail = trail_svg(trace, analysis, page=min(page, trail.pages - 1),
-                          page_size=STEP_PAGE)
+    # One page of the drawing (repeats collapsed, so a page stands for more steps than
+    # it draws) and the details of exactly the steps it stands for.
+    try:
+        trail = trail_svg(trace, analysis, page=page, page_size=STEP_PAGE)
+    except ValueError:
+        pages = trail_svg(trace, analysis, page=0, page_size=STEP_PAGE).pages
+        raise BadRequest(f"page {page + 1}: this trace has {pages} "
+                         f"page{'s' if pages != 1 else ''}") from None
+    by_id = {s.id: s for s in trace.steps}
+    shown = [by_id[i] for i in trail.step_ids if i in by_id]
+    order = {s.id: i for i, s in enumerate(time_order(trace.steps))}
+    first = 1 + min((order[s.id] for s in shown), default=0)
     marks = {m["id"]: m for m in analysis["steps"]}
     used: dict[str, list[dict[str, Any]]] = {}
     for document in analysis["documents"]:
         used.setdefault(document["step_id"], []).append(document)
-    shown = ordered[page * STEP_PAGE:(page + 1) * STEP_PAGE]
     wasted_by_reason: dict[str, list[Any]] = {}
     for mark in analysis["steps"]:
         if mark["role"] == "wasted" and mark["reason"]:
@@ -289,7 +289,7 @@ def trace_view(store: Store, config: Config, trace_id: str, *, role: str,
             entry[1] += Decimal(mark["cost_usd"] or 0)
     return {
         "trace": _header(store, trace, analysis, redactor),
-        "trail": trail, "page": page, "pages": pages, "first_step": page * STEP_PAGE + 1,
+        "trail": trail, "page": page, "pages": trail.pages, "first_step": first,
         "timeline": timeline_svg(trace, analysis, page=trail.page, page_size=STEP_PAGE),
         "waterfall": waterfall_svg(trace, analysis),
         "steps": [_step_detail(s, marks.get(s.id), used.get(s.id, []), redactor)
