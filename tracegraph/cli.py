@@ -935,7 +935,8 @@ def serve_command(
                                  "on a loopback address."),
     config: Optional[Path] = ConfigOption,
 ) -> None:
-    """Serve GraphQL (/graphql), OTLP/HTTP ingestion (/v1/traces) and /healthz.
+    """Serve the auditor's UI (/ui), GraphQL (/graphql), OTLP/HTTP ingestion (/v1/traces)
+    and /healthz.
 
     Tokens come from [server.tokens] in tracegraph.toml (`tracegraph token ROLE`).
 
@@ -960,7 +961,8 @@ def serve_command(
     store = _guard(lambda: open_store(db))
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
     errors.print(f"tracegraph {__version__} serving {store.url} on http://{host}:{port} "
-                 f"(GraphQL /graphql, OTLP /v1/traces){' without auth' if no_auth else ''}",
+                 f"(UI /ui, GraphQL /graphql, OTLP /v1/traces)"
+                 f"{' without auth' if no_auth else ''}",
                  highlight=False)
     uvicorn.run(create_app(store, settings, no_auth=no_auth), host=host, port=port,
                 log_config=None, access_log=False, timeout_graceful_shutdown=10)
