@@ -938,7 +938,7 @@ def serve_command(
     """Serve the auditor's UI (/ui), GraphQL (/graphql), OTLP/HTTP ingestion (/v1/traces)
     and /healthz.
 
-    Tokens come from [server.tokens] in tracegraph.toml (`tracegraph token ROLE`).
+    Tokens come from the server.tokens tables of tracegraph.toml (`tracegraph token ROLE`).
 
     Example: tracegraph serve --port 8000 --config tracegraph.toml
     """
