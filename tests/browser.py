@@ -33,8 +33,12 @@ class Visit:
 
 
 @contextmanager
-def visit(url: str, *, width: int = 1280, height: int = 900) -> Iterator[Visit]:
-    """Open ``url`` (``file://`` or ``http://127.0.0.1``) in headless chromium."""
+def chromium_browser() -> Iterator[Any]:
+    """Headless Debian chromium under Playwright, closed when the block ends.
+
+    Skips, saying why, where Playwright or chromium is not installed.  For tests
+    that need several tabs, cookies or downloads; :func:`visit` opens one page.
+    """
     sync_api = pytest.importorskip(
         "playwright.sync_api", reason="Playwright is not installed (pip install playwright)")
     chromium = CHROMIUM if CHROMIUM.exists() else shutil.which("chromium")
@@ -46,19 +50,31 @@ def visit(url: str, *, width: int = 1280, height: int = 900) -> Iterator[Visit]:
             args=["--disable-background-networking", "--disable-component-update",
                   "--no-first-run", "--disable-sync"])
         try:
-            tab = browser.new_page(viewport={"width": width, "height": height})
-            seen = Visit(tab=tab, url=url)
-            tab.on("console", lambda message: seen.errors.append(message.text)
-                   if message.type == "error" else None)
-            tab.on("pageerror", lambda error: seen.errors.append(str(error)))
-            tab.on("request", lambda request: seen.requests.append(request.url))
-
-            def refuse(dialog: Any) -> None:
-                seen.dialogs.append(dialog.message)
-                dialog.dismiss()
-
-            tab.on("dialog", refuse)
-            tab.goto(url, wait_until="load")
-            yield seen
+            yield browser
         finally:
             browser.close()
+
+
+def watch(tab: Any, url: str = "") -> Visit:
+    """Record what ``tab`` does from now on: errors, requests, dialogs (dismissed)."""
+    seen = Visit(tab=tab, url=url)
+    tab.on("console", lambda message: seen.errors.append(message.text)
+           if message.type == "error" else None)
+    tab.on("pageerror", lambda error: seen.errors.append(str(error)))
+    tab.on("request", lambda request: seen.requests.append(request.url))
+
+    def refuse(dialog: Any) -> None:
+        seen.dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    tab.on("dialog", refuse)
+    return seen
+
+
+@contextmanager
+def visit(url: str, *, width: int = 1280, height: int = 900) -> Iterator[Visit]:
+    """Open ``url`` (``file://`` or ``http://127.0.0.1``) in headless chromium."""
+    with chromium_browser() as browser:
+        seen = watch(browser.new_page(viewport={"width": width, "height": height}), url)
+        seen.tab.goto(url, wait_until="load")
+        yield seen
