@@ -356,9 +356,6 @@ def test_a_reader_signs_in_filters_sorts_opens_a_trail_explains_compares_and_exp
     assert [e for e in seen.errors if "Content Security Policy" not in e] == []
 
 
-@pytest.mark.xfail(strict=True, reason="UI bug: the pages' Content-Security-Policy has "
-                   "default-src 'none' and no connect-src, so ui.js's fetch of the explain "
-                   "fragment is blocked and the link falls back to a new page")
 def test_explain_loads_in_place(site: str, new_tab: Callable[[], Visit]) -> None:
     seen = new_tab()
     tab = seen.tab
@@ -375,8 +372,6 @@ def test_explain_loads_in_place(site: str, new_tab: Callable[[], Visit]) -> None
     assert seen.errors == []
 
 
-@pytest.mark.xfail(strict=True, reason="UI bug: step_detail.html loops over the evidence "
-                   "*string*, one <li> per character")
 def test_a_steps_evidence_reads_as_sentences(site: str, new_tab: Callable[[], Visit]) -> None:
     tab = new_tab().tab
     sign_in(tab, site, "auditor", next_path=f"/ui/traces/{WASTED_TRACE}#step-s5")
@@ -436,9 +431,6 @@ def test_a_reader_sees_personal_data_redacted_and_an_auditor_raw(
     screenshot(auditor, "trace-auditor-raw")
 
 
-@pytest.mark.xfail(strict=True, reason="UI bug: the trail drawing is drawn from the raw "
-                   "trace, so its node tooltips (<title>) show a reader the raw error and "
-                   "override reason, on the trace page and in the reader's HTML export")
 def test_a_reader_finds_no_personal_data_in_the_trail_drawing_or_its_export(
         site: str, new_tab: Callable[[], Visit]) -> None:
     tab = new_tab().tab
@@ -450,8 +442,6 @@ def test_a_reader_finds_no_personal_data_in_the_trail_drawing_or_its_export(
     assert _leaks(export.decode()) == []
 
 
-@pytest.mark.xfail(strict=True, reason="UI bug: the explanation is not redacted for readers "
-                   "(an override's reason is quoted raw under Decisive steps)")
 def test_a_reader_finds_no_personal_data_in_the_explanation(
         site: str, new_tab: Callable[[], Visit]) -> None:
     tab = new_tab().tab
@@ -583,8 +573,6 @@ def test_pages_label_every_field_have_one_h1_and_name_every_drawing(
     assert tab.locator("svg").count() >= 3  # trail, timeline, waterfall
 
 
-@pytest.mark.xfail(strict=True, reason="UI bug: the explain page (where the 'Explain the "
-                   "cost' link lands without JavaScript) has no h1")
 def test_the_explain_page_has_a_heading_of_its_own(site: str,
                                                    new_tab: Callable[[], Visit]) -> None:
     tab = new_tab().tab

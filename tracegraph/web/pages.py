@@ -42,7 +42,8 @@ def _html(request: Request, template: str, status: int = 200, **context: Any) ->
     response = HTMLResponse(body, status)
     response.headers["Content-Security-Policy"] = (
         "default-src 'none'; style-src 'self' 'unsafe-inline'; script-src 'self'; "
-        "img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+        "img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; "
+        "base-uri 'none'")
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Referrer-Policy"] = "no-referrer"
     return response
@@ -101,7 +102,7 @@ def ui_routes(store: Store, config: Config) -> list[BaseRoute]:
 
     def explain(request: Request) -> Response:
         trace_id = request.path_params["trace_id"]
-        view = views.explain_view(store, config, trace_id)
+        view = views.explain_view(store, config, trace_id, role=request.state.role)
         fragment = request.query_params.get("fragment") == "1"
         return _html(request, "explain_fragment.html" if fragment else "explain.html",
                      title=f"Why trace {trace_id} cost what it did", explain=view)
@@ -129,16 +130,10 @@ def ui_routes(store: Store, config: Config) -> list[BaseRoute]:
         if kind == "json":
             return Response(orjson.dumps(record, option=orjson.OPT_INDENT_2, default=str),
                             media_type="application/json", headers=disposition)
-        from ..render.trail import timeline_svg, trail_svg, waterfall_svg
-        from ..services.analysis import analyze_trace
-        full = store.get_trace(trace_id)
-        analysis = analyze_trace(store, trace_id, config=config, trace=full)
-        trail = trail_svg(full, analysis, page=0, page_size=max(len(full.steps), 1))
+        drawings = views.audit_drawings(store, config, trace_id, role=request.state.role)
         body = environment().get_template("export.html").render(
-            record=record, trail=Markup(trail.svg), Markup=Markup,
-            timeline=Markup(timeline_svg(full, analysis, page=0,
-                                         page_size=max(len(full.steps), 1))),
-            waterfall=Markup(waterfall_svg(full, analysis)), css=Markup(static_file("ui.css")))
+            record=record, Markup=Markup, css=Markup(static_file("ui.css")),
+            **{name: Markup(svg) for name, svg in drawings.items()})
         return HTMLResponse(body, headers=disposition)
 
     async def static(request: Request) -> Response:

@@ -29,7 +29,7 @@ from ..services.redaction import Redactor
 from ..store import Store
 
 __all__ = ["BadRequest", "PAGE_SIZE", "trace_list", "trace_view", "step_view", "compare_view",
-           "workflow_view", "explain_view", "audit_record", "RAW_ROLES"]
+           "workflow_view", "explain_view", "audit_record", "audit_drawings", "RAW_ROLES"]
 
 PAGE_SIZE = 50
 """Traces per page of the list."""
@@ -211,7 +211,7 @@ def _step_detail(step: Step, mark: dict[str, Any] | None, documents: list[dict[s
         is not None else "unpriced",
         "cost_source": (mark or {}).get("cost_source"), "cost_detail": (mark or {}).get(
             "cost_detail"),
-        "evidence": (mark or {}).get("evidence") or [],
+        "evidence": _lines((mark or {}).get("evidence")),
         "error": text(step.error), "error_type": step.error_type,
         "retry_of": step.retry_of, "rules": list(step.rules), "inputs": list(step.inputs),
         "override": None if override is None else {
@@ -232,6 +232,31 @@ def _step_detail(step: Step, mark: dict[str, Any] | None, documents: list[dict[s
         "output": _payload(step.output, redactor, whole=whole),
         "attributes": _payload(step.attributes, redactor, whole=whole),
     }
+
+
+def _lines(evidence: Any) -> list[str]:
+    """A mark's evidence as lines: the analysis gives one sentence (or, in places, several)."""
+    if not evidence:
+        return []
+    return [evidence] if isinstance(evidence, str) else [str(e) for e in evidence]
+
+
+def _for_role(trace: Trace, analysis: dict[str, Any], redactor: Redactor | None
+              ) -> tuple[Trace, dict[str, Any]]:
+    """The trace and its analysis as a reader may see them: payloads and the evidence
+    sentences (which quote values) redacted, ids and amounts kept so the drawing links."""
+    if redactor is None:
+        return trace, analysis
+    shown = dict(analysis)
+    shown["steps"] = [{**m, "evidence": redactor.redact_value(m.get("evidence"))}
+                      for m in analysis["steps"]]
+    shown["documents"] = [{**d, "evidence": redactor.redact_value(d.get("evidence"))}
+                          for d in analysis["documents"]]
+    shown["edges"] = [{**e, "evidence": redactor.redact_value(e.get("evidence"))}
+                      for e in analysis["edges"]]
+    shown["failures"] = [{**f, "signature": redactor.redact_text(f["signature"])}
+                         for f in analysis["failures"]]
+    return redactor.redact_trace(trace), shown
 
 
 def _redactor(config: Config, role: str) -> Redactor | None:
@@ -258,13 +283,17 @@ def _header(store: Store, trace: Trace, analysis: dict[str, Any],
             "cites": list(trace.cites)}
 
 
+def _analysed(store: Store, config: Config, trace_id: str) -> tuple[Trace, dict[str, Any]]:
+    trace = store.get_trace(trace_id)
+    return trace, analyze_trace(store, trace_id, config=config, trace=trace)
+
+
 def trace_view(store: Store, config: Config, trace_id: str, *, role: str,
                page: int = 0) -> dict[str, Any]:
     """The decision trail of one trace: drawing, timeline, waterfall and step details."""
     from ..render.trail import timeline_svg, trail_svg, waterfall_svg
-    trace = store.get_trace(trace_id)
-    analysis = analyze_trace(store, trace_id, config=config, trace=trace)
     redactor = _redactor(config, role)
+    trace, analysis = _for_role(*_analysed(store, config, trace_id), redactor)
     # One page of the drawing (repeats collapsed, so a page stands for more steps than
     # it draws) and the details of exactly the steps it stands for.
     try:
@@ -292,7 +321,7 @@ def trace_view(store: Store, config: Config, trace_id: str, *, role: str,
         "trail": trail, "page": page, "pages": trail.pages, "first_step": first,
         "timeline": timeline_svg(trace, analysis, page=trail.page, page_size=STEP_PAGE),
         "waterfall": waterfall_svg(trace, analysis),
-        "steps": [_step_detail(s, marks.get(s.id), used.get(s.id, []), redactor)
+        "steps": [_step_detail(s, marks.get(s.id), used.get(s.id, []), None)
                   for s in shown],
         "wasted_by_reason": [(reason, n, format_usd(usd)) for reason, (n, usd) in
                              sorted(wasted_by_reason.items(), key=lambda kv: -kv[1][1])],
@@ -304,23 +333,33 @@ def trace_view(store: Store, config: Config, trace_id: str, *, role: str,
 def step_view(store: Store, config: Config, trace_id: str, step_id: str, *,
               role: str) -> dict[str, Any]:
     """One step whole: its permalink page."""
-    trace = store.get_trace(trace_id)
+    redactor = _redactor(config, role)
+    trace, analysis = _for_role(*_analysed(store, config, trace_id), redactor)
     step = next((s for s in trace.steps if s.id == step_id), None)
     if step is None:
         raise LookupError(f"no step {step_id!r} in trace {trace_id!r}")
-    analysis = analyze_trace(store, trace_id, config=config, trace=trace)
     mark = next((m for m in analysis["steps"] if m["id"] == step_id), None)
     documents = [d for d in analysis["documents"] if d["step_id"] == step_id]
-    redactor = _redactor(config, role)
     return {"trace": _header(store, trace, analysis, redactor),
-            "step": _step_detail(step, mark, documents, redactor, whole=True),
+            "step": _step_detail(step, mark, documents, None, whole=True),
             "redacted": redactor is not None}
 
 
-def explain_view(store: Store, config: Config, trace_id: str) -> dict[str, Any]:
+def explain_view(store: Store, config: Config, trace_id: str, *, role: str) -> dict[str, Any]:
     """Cost drivers against the workflow's median, decisive steps, the nearest trace with
-    the other outcome (its own request: it reads the whole workflow's figures)."""
-    return explain_trace(store, trace_id, config=config)
+    the other outcome (its own request: it reads the whole workflow's figures).  For
+    readers the sentences that quote the trace (why a step was decisive, an override's
+    reason) are redacted."""
+    explained = explain_trace(store, trace_id, config=config)
+    redactor = _redactor(config, role)
+    if redactor is not None:
+        explained = dict(explained)
+        explained["decisive_steps"] = [{**d, "why": redactor.redact_text(d["why"])}
+                                       for d in explained["decisive_steps"]]
+        explained["overrides"] = [redactor.redact_value(o) for o in explained["overrides"]]
+        explained["drivers"] = [{**d, "evidence": redactor.redact_text(d["evidence"])}
+                                for d in explained["drivers"]]
+    return explained
 
 
 def compare_view(store: Store, config: Config, a: str, b: str) -> dict[str, Any]:
@@ -347,18 +386,18 @@ def workflow_view(store: Store, config: Config, name: str) -> dict[str, Any]:
 
 def audit_record(store: Store, config: Config, trace_id: str, *, role: str) -> dict[str, Any]:
     """One trace's decision trail as a document that stands alone in an audit file."""
-    trace = store.get_trace(trace_id)
-    analysis = analyze_trace(store, trace_id, config=config, trace=trace)
     redactor = _redactor(config, role)
+    raw, raw_analysis = _analysed(store, config, trace_id)
+    trace, analysis = _for_role(raw, raw_analysis, redactor)
     marks = {m["id"]: m for m in analysis["steps"]}
     used: dict[str, list[dict[str, Any]]] = {}
     for document in analysis["documents"]:
         used.setdefault(document["step_id"], []).append(document)
-    steps = [_step_detail(s, marks.get(s.id), used.get(s.id, []), redactor, whole=True)
+    steps = [_step_detail(s, marks.get(s.id), used.get(s.id, []), None, whole=True)
              for s in time_order(trace.steps)]
     return {"generated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "generated_for_role": role, "redacted": redactor is not None,
-            "redactions": (str(redactor.redaction_summary(trace)) if redactor is not None
+            "redactions": (str(redactor.redaction_summary(raw)) if redactor is not None
                            else "payloads as imported"),
             "trace": _header(store, trace, analysis, redactor),
             "analysis": {k: analysis[k] for k in (
@@ -366,6 +405,18 @@ def audit_record(store: Store, config: Config, trace_id: str, *, role: str) -> d
                 "outcome_step", "unpriced_steps", "context_bloat_tokens", "human_minutes",
                 "failures", "edges")},
             "steps": steps}
+
+
+def audit_drawings(store: Store, config: Config, trace_id: str, *, role: str
+                   ) -> dict[str, str]:
+    """The whole trail, timeline and waterfall of one trace for its audit export, drawn
+    from what the role may see."""
+    from ..render.trail import timeline_svg, trail_svg, waterfall_svg
+    trace, analysis = _for_role(*_analysed(store, config, trace_id), _redactor(config, role))
+    everything = max(len(trace.steps), 1)
+    return {"trail": trail_svg(trace, analysis, page=0, page_size=everything).svg,
+            "timeline": timeline_svg(trace, analysis, page=0, page_size=everything),
+            "waterfall": waterfall_svg(trace, analysis)}
 
 
 def page_numbers(pages: int, page: int) -> Sequence[int]:
