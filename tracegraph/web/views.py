@@ -18,7 +18,7 @@ import orjson
 
 from ..config import Config
 from ..formats.values import iso
-from ..model import Outcome, Step, Trace, time_order
+from ..model import EntityLabel, Outcome, Step, Trace, time_order
 from ..render.formatting import format_usd
 from ..services.analysis import analyze_trace, waste_report
 from ..services.browsing import listing_item
@@ -130,7 +130,7 @@ def trace_list(store: Store, params: Mapping[str, str]) -> dict[str, Any]:
         next_url = "?" + urlencode(following)
     return {"items": items, "filters": chosen, "sort": sort, "next_url": next_url,
             "first_url": "?" + urlencode(base) if (after or offset) else None,
-            "workflows": sorted(e.name for e in store.entities() if e.label == "Workflow"),
+            "workflows": sorted(e.name for e in store.entities(EntityLabel.WORKFLOW)),
             "clusters": [(c.id, c.label) for c in store.clusters()],
             "outcomes": [o.value for o in Outcome],
             "sort_url": {s: "?" + urlencode({**base, "sort": s}) for s in ("key", "cost",
@@ -371,7 +371,7 @@ def workflow_view(store: Store, config: Config, name: str) -> dict[str, Any]:
     """A workflow's economics against its baseline, its waste, costliest traces and
     failure clusters."""
     from ..render.charts import bar_chart
-    if name not in {e.name for e in store.entities() if e.label == "Workflow"}:
+    if name not in {e.name for e in store.entities(EntityLabel.WORKFLOW)}:
         raise LookupError(f"no workflow {name!r} in this store")
     waste = waste_report(store, config=config, workflow=name)
     economics = economics_report(store, config=config, workflow=name)
