@@ -1010,6 +1010,14 @@ def demo_command(
         return {"imported": imported, "report": report, "clusters": clusters,
                 "costliest": costliest}
 
+    if serve:
+        import socket
+        with socket.socket() as probe:  # before a minute of loading, not after
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                _fail(f"port {port} on 127.0.0.1 is taken (another demo?): choose one with "
+                      "--port")
     console.print(f"Loading the demo into {db} …")
     found = _with_store(str(db), load)
     _print_waste_table(found["report"])
