@@ -170,6 +170,8 @@ def _views(store: Any) -> dict[str, Any]:
                                                                      limit=7)],
         "newest_failed": [r.trace_id for _, r, _ in store.find_traces(
             order="start", outcome=Outcome.FAILURE, limit=5)],
+        "prefixed": [r.trace_id for _, r, _ in store.find_traces(id_prefix="claim-2026",
+                                                                 limit=100)],
         "windowed": [r.trace_id for _, r, _ in store.find_traces(
             since_ns=since, workflow=workflows[0], limit=100)],
     }
@@ -190,6 +192,7 @@ def test_both_stores_answer_every_question_alike(bolt_store: Any, tmp_path: Path
     expected, found = _views(sqlite), _views(bolt_store)
     assert expected["waste"]["traces"] > 10 and expected["clusters"]
     assert expected["auto"] and expected["overridden"] and expected["analyses"]
+    assert expected["prefixed"] and all(i.startswith("claim-2026") for i in expected["prefixed"])
     for name in expected:
         assert found[name] == expected[name], (name, found[name], expected[name])
     sqlite.close()

@@ -114,6 +114,11 @@ def test_filters_and_sorting_reach_the_store(served: str) -> None:
     assert "claim-2026-0002" in auto and "invoice-2026-0042" not in auto
     found = get(served, "/ui/traces?q=claim-2026-0001").text
     assert found.count('href="/ui/traces/claim-2026-0001"') == 1
+    assert 'href="/ui/traces/claim-2026-0002"' not in found
+    started = get(served, "/ui/traces?q=claim-2026").text
+    assert 'href="/ui/traces/claim-2026-0001"' in started
+    assert 'href="/ui/traces/claim-2026-0002"' in started
+    assert "invoice-2026" not in started
 
 
 def test_missing_things_are_404_pages_without_the_store_address(served: str) -> None:

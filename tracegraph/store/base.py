@@ -258,7 +258,7 @@ class Store(Protocol):
                     attribute: tuple[str, Any] | None = None,
                     has_override: bool | None = None, has_retry: bool | None = None,
                     after_key: int | None = None, limit: int = 50,
-                    order: str = "key", offset: int = 0
+                    order: str = "key", offset: int = 0, id_prefix: str | None = None
                     ) -> list[tuple[int, TraceRow, Decimal | None]]:
         """A filtered page of traces in import order after ``after_key``; or, with
         ``order`` ``cost`` (dearest first) or ``start`` (newest first), ``limit``

@@ -403,7 +403,7 @@ class Neo4jStore:
                     attribute: tuple[str, Any] | None = None,
                     has_override: bool | None = None, has_retry: bool | None = None,
                     after_key: int | None = None, limit: int = 50,
-                    order: str = "key", offset: int = 0
+                    order: str = "key", offset: int = 0, id_prefix: str | None = None
                     ) -> list[tuple[int, TraceRow, Decimal | None]]:
         if order not in ("key", "cost", "start"):
             raise StoreError(f"no trace order {order!r}")
@@ -414,7 +414,7 @@ class Neo4jStore:
             since=since_ns, until=until_ns,
             min_cost=None if min_cost is None else float(min_cost),
             max_cost=None if max_cost is None else float(max_cost),
-            pair=None if attribute is None else _pair(*attribute),
+            pair=None if attribute is None else _pair(*attribute), prefix=id_prefix or None,
             has_override=has_override, has_retry=has_retry, limit=int(limit))
         return [(r["key"], _row(r), None if r["cost"] is None else Decimal(r["cost"]))
                 for r in rows]

@@ -689,7 +689,7 @@ class SQLiteStore:
                     attribute: tuple[str, Any] | None = None,
                     has_override: bool | None = None, has_retry: bool | None = None,
                     after_key: int | None = None, limit: int = 50,
-                    order: str = "key", offset: int = 0
+                    order: str = "key", offset: int = 0, id_prefix: str | None = None
                     ) -> list[tuple[int, TraceRow, Decimal | None]]:
         """A page of traces in import order after ``after_key``, with their analysed cost
         (or by ``order``: ``cost`` dearest first, ``start`` newest first, from ``offset``).
@@ -708,6 +708,8 @@ class SQLiteStore:
 
         if workflow is not None:
             when("t.workflow = ?", workflow)
+        if id_prefix:  # a range on the id's index: ids starting with the prefix
+            when("t.id >= ? AND t.id < ?", id_prefix, id_prefix + "\U0010ffff")
         if outcome is not None:
             when("t.outcome = ?", Outcome(outcome).value)
         if since_ns is not None:

@@ -89,9 +89,8 @@ def trace_list(store: Store, params: Mapping[str, str]) -> dict[str, Any]:
     offset = _int(params.get("offset", "0"), "offset")
     after = _int(params["after"], "after") if params.get("after") else None
     rows: list[tuple[int, Any, Decimal | None]]
-    if "q" in chosen:
-        found = store.find_trace_ids([chosen["q"]])
-        rows = [(0, store.trace_row(chosen["q"]), None)] if found else []
+    if "q" in chosen and store.find_trace_ids([chosen["q"]]):
+        rows = [(0, store.trace_row(chosen["q"]), None)]  # that very trace
         more = False
     elif "cluster" in chosen:
         members = store.cluster_members(chosen["cluster"], workflow=filters.get("workflow"))
@@ -100,7 +99,8 @@ def trace_list(store: Store, params: Mapping[str, str]) -> dict[str, Any]:
         rows = [(0, store.trace_row(i), None) for i in page_ids]
         more = offset + PAGE_SIZE < len(ids)
     else:
-        rows = store.find_traces(**filters, after_key=after if sort == "key" else None,
+        rows = store.find_traces(**filters, id_prefix=chosen.get("q"),
+                                 after_key=after if sort == "key" else None,
                                  limit=PAGE_SIZE + 1, order=sort,
                                  offset=offset if sort != "key" else 0)
         more = len(rows) > PAGE_SIZE

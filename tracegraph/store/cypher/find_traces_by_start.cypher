@@ -5,6 +5,7 @@ MATCH (t:Trace)
 WHERE t.content_hash IS NOT NULL
   AND ($after IS NULL OR t.key > $after)
   AND ($workflow IS NULL OR t.workflow = $workflow)
+  AND ($prefix IS NULL OR t.id STARTS WITH $prefix)
   AND ($outcome IS NULL OR t.outcome = $outcome)
   AND ($since IS NULL OR t.start_ns >= $since) AND ($until IS NULL OR t.start_ns < $until)
   AND ($min_cost IS NULL OR toFloat(t.a_cost) >= $min_cost)
