@@ -155,3 +155,19 @@ def test_the_pages_answer_the_same_on_a_bolt_store(bolt_store: Any, tmp_path: Pa
         page = client.get(path)
         assert page.status_code == 200, (path, page.text[:500])
     assert "claim-2026-0002" in client.get("/ui/traces?sort=cost").text
+
+
+def test_graphql_gives_readers_what_the_pages_give_them(served: str) -> None:
+    """The API is held to the same rule as the pages: payloads redacted for readers,
+    raw for auditors, and nothing at all for ingest tokens."""
+    from .server import gql
+    query = ('{ trace(id: "secret-1") { attributes steps { id ... on LlmStep { input output } '
+             'evidence } } }')
+    reader = gql(served, query).json()
+    assert "errors" not in reader, reader
+    text = orjson.dumps(reader).decode()
+    assert "jane.doe" not in text and "DE89" not in text and "[redacted:email]" in text
+    auditor = orjson.dumps(gql(served, query, role="auditor").json()).decode()
+    assert "jane.doe+kyc@example.org" in auditor
+    refused = gql(served, '{ traces(first: 1) { edges { node { id } } } }', role="ingest")
+    assert refused.json()["errors"][0]["extensions"]["code"] == "FORBIDDEN"

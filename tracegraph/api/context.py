@@ -19,6 +19,7 @@ from ..config import Config
 from ..errors import TracegraphError
 from ..model import Trace
 from ..services.analysis import analyze_and_store
+from ..services.redaction import Redactor, redactor_for
 from ..store import Store
 
 __all__ = ["Context", "Role", "ApiError", "ROLES"]
@@ -51,16 +52,28 @@ class Context:
     max_page: int = 100
     request: Any = None
     traces: DataLoader[str, Trace | None] = field(init=False)
+    """Traces as the role may see them; ``raw_traces`` as stored (for the analyzer)."""
+    raw_traces: DataLoader[str, Trace | None] = field(init=False)
+    redactor: Redactor | None = field(init=False)
     marks: DataLoader[str, StepMarks] = field(init=False)
     annotations: DataLoader[tuple[str, str], list[dict[str, Any]]] = field(init=False)
 
     def __post_init__(self) -> None:
         store = self.store
 
-        async def load_traces(ids: list[str]) -> list[Trace | None]:
+        redactor = redactor_for(self.role, self.config.redaction)
+
+        async def load_raw_traces(ids: list[str]) -> list[Trace | None]:
             self.check_deadline()
             found = store.get_traces(ids)
             return [found.get(i) for i in ids]
+
+        async def load_traces(ids: list[str]) -> list[Trace | None]:
+            """The traces as this role may see them (readers: payloads redacted)."""
+            found = await self.raw_traces.load_many(ids)
+            if redactor is None:
+                return list(found)
+            return [None if t is None else redactor.redact_trace(t) for t in found]
 
         async def load_marks(ids: list[str]) -> list[StepMarks]:
             self.check_deadline()
@@ -78,7 +91,9 @@ class Context:
             found = store.annotations(keys)
             return [found.get(k, []) for k in keys]
 
+        self.raw_traces = DataLoader(load_fn=load_raw_traces)
         self.traces = DataLoader(load_fn=load_traces)
+        self.redactor = redactor
         self.marks = DataLoader(load_fn=load_marks)
         self.annotations = DataLoader(load_fn=load_annotations)
 

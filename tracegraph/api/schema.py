@@ -49,6 +49,10 @@ _Info = Info[Context, None]
 def _ctx(info: _Info) -> Context:
     context = info.context
     context.check_deadline()
+    if context.role == "ingest" and info.operation.operation.value == "query":
+        # Exporters' tokens send traces; they read nothing (as on the UI's pages).
+        raise ApiError("the 'ingest' role may not read (its tokens are for sending traces)",
+                       "FORBIDDEN")
     return context
 
 
@@ -240,11 +244,12 @@ async def _analysis(info: _Info, trace_id: str) -> dict[str, Any]:
     context = _ctx(info)
     cache: dict[str, dict[str, Any]] = context.__dict__.setdefault("_analyses", {})
     if trace_id not in cache:
-        trace = await context.traces.load(trace_id)
+        trace = await context.raw_traces.load(trace_id)  # the analyzer needs the values
         if trace is None:
             raise NotFound(f"no trace {trace_id!r}")
-        cache[trace_id] = analyze_trace(context.store, trace_id, config=context.config,
-                                        trace=trace)
+        found = analyze_trace(context.store, trace_id, config=context.config, trace=trace)
+        cache[trace_id] = (found if context.redactor is None
+                           else context.redactor.redact_analysis(found))
     return cache[trace_id]
 
 
@@ -261,8 +266,14 @@ class Trace:
     error_count: int
     input_tokens: int
     output_tokens: int
-    attributes: JSON
+    _attributes: strawberry.Private[dict[str, Any]]
     _cost: strawberry.Private[Optional[Decimal]]
+
+    @strawberry.field(description="The trace's own key/values (redacted for readers).")
+    def attributes(self, info: _Info) -> JSON:
+        redactor = _ctx(info).redactor
+        return self._attributes if redactor is None else redactor.redact_value(
+            self._attributes)
 
     @strawberry.field(description="The analysed cost: the exact sum of its priced steps.")
     async def cost_usd(self, info: _Info) -> Optional[str]:
@@ -311,7 +322,7 @@ def _trace(row: Any, cost: Decimal | None) -> Trace:
                  outcome_reason=row.outcome_reason, source_format=row.source_format,
                  start=iso(row.start_ns), end=iso(row.end_ns), step_count=row.steps,
                  error_count=row.errors, input_tokens=row.input_tokens,
-                 output_tokens=row.output_tokens, attributes=row.attributes, _cost=cost)
+                 output_tokens=row.output_tokens, _attributes=row.attributes, _cost=cost)
 
 
 @strawberry.type
@@ -506,6 +517,8 @@ class Query:
     def explain_cost(self, info: _Info, trace_id: str) -> JSON:
         context = _ctx(info)
         found = explain_trace(context.store, trace_id, config=context.config)
+        if context.redactor is not None:
+            found = context.redactor.redact_explanation(found)
         return {k: found[k] for k in ("trace_id", "workflow", "outcome", "cost_usd",
                                       "wasted_usd", "cohort", "difference_usd",
                                       "ratio_to_median", "drivers", "warnings")}
@@ -514,6 +527,8 @@ class Query:
     def explain_outcome(self, info: _Info, trace_id: str) -> JSON:
         context = _ctx(info)
         found = explain_trace(context.store, trace_id, config=context.config)
+        if context.redactor is not None:
+            found = context.redactor.redact_explanation(found)
         return {k: found[k] for k in ("trace_id", "workflow", "outcome", "decisive_steps",
                                       "rules", "overrides", "nearest_other_outcome")}
 

@@ -74,11 +74,20 @@ from ..model import DocumentRef, Override, Step, Trace
 from .redaction_patterns import (ALL_SCALES, BUILTINS, SUBSECOND_SCALES, Pattern,
                                  is_account_number, is_time_key, is_unix_time, regex_finder)
 
-__all__ = ["Redactor", "RedactionSummary"]
+__all__ = ["Redactor", "RedactionSummary", "RAW_ROLES", "redactor_for"]
 
 _ANY_DIGIT = re.compile(r"\d")
 _MAX_PASSES = 16
 _HUGE = 10 ** 20
+
+
+RAW_ROLES = frozenset({"auditor", "admin"})
+"""Roles that see payloads as imported; every other role sees them redacted."""
+
+
+def redactor_for(role: str, config: RedactionConfig) -> "Redactor | None":
+    """The redactor a role's view passes through, or ``None`` for the raw roles."""
+    return None if role in RAW_ROLES else Redactor(config)
 
 
 class RedactionSummary(msgspec.Struct, frozen=True, kw_only=True):
@@ -150,6 +159,31 @@ class Redactor:
         counts: Counter[str] = Counter()
         redacted = self._trace(trace, counts)
         return redacted, self._summary(counts)
+
+    def redact_analysis(self, analysis: dict[str, Any]) -> dict[str, Any]:
+        """An analysis document with its evidence sentences (which quote values) and
+        failure signatures redacted; ids, marks and amounts kept, so drawings still link."""
+        shown = dict(analysis)
+        shown["steps"] = [{**m, "evidence": self.redact_value(m.get("evidence"))}
+                          for m in analysis.get("steps", [])]
+        shown["documents"] = [{**d, "evidence": self.redact_value(d.get("evidence"))}
+                              for d in analysis.get("documents", [])]
+        shown["edges"] = [{**e, "evidence": self.redact_value(e.get("evidence"))}
+                          for e in analysis.get("edges", [])]
+        shown["failures"] = [{**f, "signature": self.redact_text(f["signature"])}
+                             for f in analysis.get("failures", [])]
+        return shown
+
+    def redact_explanation(self, explained: dict[str, Any]) -> dict[str, Any]:
+        """An ``explain`` document with the sentences that quote the trace redacted: why a
+        step was decisive, an override's reason, a driver's evidence."""
+        shown = dict(explained)
+        shown["decisive_steps"] = [{**d, "why": self.redact_text(d["why"])}
+                                   for d in explained.get("decisive_steps", [])]
+        shown["overrides"] = [self.redact_value(o) for o in explained.get("overrides", [])]
+        shown["drivers"] = [{**d, "evidence": self.redact_text(d["evidence"])}
+                            for d in explained.get("drivers", [])]
+        return shown
 
     def redaction_summary(self, trace: Trace) -> RedactionSummary:
         """What redacting the trace would hide, counted per pattern."""

@@ -25,7 +25,7 @@ from ..services.browsing import listing_item
 from ..services.clusters import clusters_report
 from ..services.economics import economics_report
 from ..services.explain import diff_traces, explain_trace
-from ..services.redaction import Redactor
+from ..services.redaction import RAW_ROLES, Redactor, redactor_for
 from ..store import Store
 
 __all__ = ["BadRequest", "PAGE_SIZE", "trace_list", "trace_view", "step_view", "compare_view",
@@ -37,8 +37,6 @@ STEP_PAGE = 400
 """Steps per page of a decision trail (after collapsing repeats)."""
 PAYLOAD_CHARS = 4000
 """Characters of a payload shown inline; the step's own page shows it whole."""
-RAW_ROLES = frozenset({"auditor", "admin"})
-"""Roles that see payloads as imported; everyone else sees them redacted."""
 
 
 class BadRequest(ValueError):
@@ -243,24 +241,14 @@ def _lines(evidence: Any) -> list[str]:
 
 def _for_role(trace: Trace, analysis: dict[str, Any], redactor: Redactor | None
               ) -> tuple[Trace, dict[str, Any]]:
-    """The trace and its analysis as a reader may see them: payloads and the evidence
-    sentences (which quote values) redacted, ids and amounts kept so the drawing links."""
+    """The trace and its analysis as the role may see them."""
     if redactor is None:
         return trace, analysis
-    shown = dict(analysis)
-    shown["steps"] = [{**m, "evidence": redactor.redact_value(m.get("evidence"))}
-                      for m in analysis["steps"]]
-    shown["documents"] = [{**d, "evidence": redactor.redact_value(d.get("evidence"))}
-                          for d in analysis["documents"]]
-    shown["edges"] = [{**e, "evidence": redactor.redact_value(e.get("evidence"))}
-                      for e in analysis["edges"]]
-    shown["failures"] = [{**f, "signature": redactor.redact_text(f["signature"])}
-                         for f in analysis["failures"]]
-    return redactor.redact_trace(trace), shown
+    return redactor.redact_trace(trace), redactor.redact_analysis(analysis)
 
 
 def _redactor(config: Config, role: str) -> Redactor | None:
-    return None if role in RAW_ROLES else Redactor(config.redaction)
+    return redactor_for(role, config.redaction)
 
 
 def _header(store: Store, trace: Trace, analysis: dict[str, Any],
@@ -352,14 +340,7 @@ def explain_view(store: Store, config: Config, trace_id: str, *, role: str) -> d
     reason) are redacted."""
     explained = explain_trace(store, trace_id, config=config)
     redactor = _redactor(config, role)
-    if redactor is not None:
-        explained = dict(explained)
-        explained["decisive_steps"] = [{**d, "why": redactor.redact_text(d["why"])}
-                                       for d in explained["decisive_steps"]]
-        explained["overrides"] = [redactor.redact_value(o) for o in explained["overrides"]]
-        explained["drivers"] = [{**d, "evidence": redactor.redact_text(d["evidence"])}
-                                for d in explained["drivers"]]
-    return explained
+    return explained if redactor is None else redactor.redact_explanation(explained)
 
 
 def compare_view(store: Store, config: Config, a: str, b: str) -> dict[str, Any]:
