@@ -198,3 +198,18 @@ def test_a_stored_analysis_goes_stale_when_late_spans_change_the_trace(tmp_path:
     assert analyze_stale(store, config=Config()) == 1
     assert store.waste_totals()["traces"] == 1
     store.close()
+
+
+def test_token_prints_the_secret_to_the_terminal_and_only_toml_to_stdout() -> None:
+    """`tracegraph token ROLE >> tracegraph.toml` must append a valid table and never the
+    secret (the file gets committed)."""
+    import hashlib
+    import re
+    import tomllib
+    result = runner.invoke(app, ["token", "auditor", "--name", "alice"])
+    assert result.exit_code == 0, result.output
+    table = tomllib.loads(result.stdout)["server"]["tokens"]["alice"]
+    assert table["role"] == "auditor" and "tg_" not in result.stdout
+    secret = re.search(r"tg_[A-Za-z0-9_-]+", result.stderr)
+    assert secret is not None
+    assert table["sha256"] == hashlib.sha256(secret.group(0).encode()).hexdigest()

@@ -1048,7 +1048,8 @@ def token_command(
     name: Optional[str] = typer.Option(None, "--name", help="A name for the token "
                                        "(default: the role and a number)."),
 ) -> None:
-    """Make an API token: prints the secret once, and the line for tracegraph.toml.
+    """Make an API token: the secret once on the terminal (stderr), and the table for
+    tracegraph.toml on stdout, so `>> tracegraph.toml` appends just that.
 
     Only the SHA-256 of the token goes into the configuration.
 
@@ -1060,8 +1061,13 @@ def token_command(
         _fail(f"role must be reader, auditor, ingest or admin, not {role!r}")
     secret = "tg_" + secrets.token_urlsafe(32)
     label = name or f"{role}-{secrets.token_hex(2)}"
-    console.print(f"token (shown once; give it to the client): {secret}", highlight=False)
-    console.print("add to tracegraph.toml:", highlight=False)
+    # The secret goes to the terminal (stderr), only the TOML to stdout: so that
+    # `tracegraph token reader >> tracegraph.toml` appends a valid table and never
+    # writes the secret into a file that gets committed.
+    errors.print(f"token (shown once; give it to the client): {secret}", highlight=False)
+    if sys.stdout.isatty():
+        errors.print("add to tracegraph.toml (or run again with >> tracegraph.toml):",
+                     highlight=False)
     sys.stdout.write(f'\n[server.tokens.{label}]\nrole = "{role}"\n'
                      f'sha256 = "{hashlib.sha256(secret.encode()).hexdigest()}"\n')
 
