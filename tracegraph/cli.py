@@ -1021,15 +1021,23 @@ def demo_command(
     console.print(f"Loading the demo into {db} …")
     found = _with_store(str(db), load)
     _print_waste_table(found["report"])
+    priced = fixtures / "tracegraph.toml"
+    if priced.is_file():
+        console.print(f"\nPrices of tools and people: {priced} — pass [bold]--config "
+                      f"{priced}[/bold] to other commands on {db}, or they re-price it "
+                      "without them.", highlight=False)
+    if not serve:
+        console.print(f"To browse it: tracegraph serve --db {db} --no-auth"
+                      + (f" --config {priced}" if priced.is_file() else ""), highlight=False)
+        return
     base = f"http://127.0.0.1:{port}"
     console.print(f"\n[bold]Traces[/bold]          {base}/ui/traces")
     if found["costliest"]:
         from urllib.parse import quote
         console.print(f"[bold]Costliest trail[/bold] {base}/ui/traces/"
                       f"{quote(found['costliest'], safe='')}")
-    console.print(f"[bold]GraphQL[/bold]         {base}/graphql")
-    if not serve:
-        return
+    console.print(f"[bold]GraphQL[/bold]         {base}/graphql (POST; its browser IDE needs "
+                  "the internet)")
     import logging
 
     import uvicorn

@@ -76,7 +76,7 @@ class _Auth:
         principal, role = "-", "-"
         refusal: Response | None = None
         path = scope["path"]
-        if path != "/healthz" and path != "/ui/login" and not path.startswith("/ui/static/"):
+        if path not in ("/", "/healthz", "/ui/login") and not path.startswith("/ui/static/"):
             found = self._who(headers, ui=path == "/ui" or path.startswith("/ui/"))
             if isinstance(found, Response) and path.startswith("/ui") and \
                     scope["method"] == "GET" and "authorization" not in headers:

@@ -154,9 +154,14 @@ def ui_routes(store: Store, config: Config) -> list[BaseRoute]:
         token = form.get("token", "").strip()
         target = _safe_next(form.get("next", ""))
         checker = request.app.state.check_token
-        if not token or checker(token) is None:
+        found = checker(token) if token else None
+        if found is None:
             return _html(request, "login.html", 401, title="Sign in", next=target,
                          error="That token is not known to this server.")
+        if found[1] not in READ_ROLES:
+            return _html(request, "login.html", 403, title="Sign in", next=target,
+                         error=f"That is an {found[1]} token: it sends traces and reads "
+                               "nothing. Sign in with a reader or auditor token.")
         response = RedirectResponse(target, 303)
         response.set_cookie(COOKIE, token, httponly=True, samesite="strict", path="/ui",
                             secure=request.url.scheme == "https")
@@ -168,7 +173,7 @@ def ui_routes(store: Store, config: Config) -> list[BaseRoute]:
         return response
 
     return [
-        Route("/ui", home), Route("/ui/", home),
+        Route("/", home), Route("/ui", home), Route("/ui/", home),
         Route("/ui/login", login, methods=["GET", "POST"]),
         Route("/ui/logout", logout, methods=["POST"]),
         Route("/ui/static/{name}", static),
