@@ -486,8 +486,12 @@ def test_without_a_cookie_a_page_asks_to_sign_in_refuses_a_wrong_token_and_comes
 
 def test_an_ingest_token_sees_no_page(site: str, new_tab: Callable[[], Visit]) -> None:
     tab = new_tab().tab
-    sign_in(tab, site, "ingest")
-    assert tab.get_by_role("heading", level=1).inner_text() == "Cannot show that"
+    sign_in(tab, site, "ingest")  # refused at the door, with the reason
+    assert tab.get_by_role("heading", level=1).inner_text() == "Sign in"
+    assert "sends traces and reads nothing" in tab.get_by_role("alert").inner_text()
+    screenshot(tab, "forbidden")
+    # A script carrying the token in the header gets no page either.
+    tab.set_extra_http_headers({"Authorization": f"Bearer {TOKENS['ingest']}"})
     for path in ("/ui/traces", f"/ui/traces/{WASTED_TRACE}",
                  f"/ui/traces/{WASTED_TRACE}/steps/s5", f"/ui/traces/{WASTED_TRACE}/export.json",
                  f"/ui/compare?a={WASTED_TRACE}&b=claim-2026-0001", "/ui/workflows/claims-triage"):
@@ -495,7 +499,6 @@ def test_an_ingest_token_sees_no_page(site: str, new_tab: Callable[[], Visit]) -
         assert response is not None and response.status == 403, path
         assert "'ingest' role sees no pages" in tab.get_by_role("alert").inner_text()
         assert tab.locator("main table, main dl, main svg").count() == 0, path
-    screenshot(tab, "forbidden")
 
 
 def test_the_ui_is_read_only(site: str, new_tab: Callable[[], Visit]) -> None:
