@@ -171,3 +171,21 @@ def test_graphql_gives_readers_what_the_pages_give_them(served: str) -> None:
     assert "jane.doe+kyc@example.org" in auditor
     refused = gql(served, '{ traces(first: 1) { edges { node { id } } } }', role="ingest")
     assert refused.json()["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+def test_graphiql_comes_from_this_server_and_holds_no_data(served: str) -> None:
+    """The GraphQL IDE works on an air-gapped machine: its page and assets are ours; the
+    page is served without a token (it holds nothing), queries still need one."""
+    import re
+    page = httpx.get(served + "/graphql", headers={"Accept": "text/html"}, timeout=30)
+    assert page.status_code == 200 and "graphiql" in page.text
+    sources = re.findall(r'(?:src|href)="([^"]+)"', page.text)
+    assert sources and all(s.startswith("/graphql/ide/") or s.startswith("data:")
+                           for s in sources), sources
+    for source in sources:
+        if source.startswith("/"):
+            asset = httpx.get(served + source, timeout=30)
+            assert asset.status_code == 200 and "sourceMappingURL" not in asset.text, source
+    assert httpx.get(served + "/graphql/ide/ide.html", timeout=30).status_code == 404
+    anonymous = httpx.post(served + "/graphql", json={"query": "{ __typename }"}, timeout=30)
+    assert anonymous.status_code == 401

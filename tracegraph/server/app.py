@@ -17,6 +17,8 @@ import json
 import logging
 import time
 from contextlib import asynccontextmanager
+from functools import cache
+from importlib.resources import files
 from http.cookies import CookieError, SimpleCookie
 from urllib.parse import urlencode
 from typing import Any, AsyncIterator
@@ -24,7 +26,7 @@ from typing import Any, AsyncIterator
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 from strawberry.asgi import GraphQL
 
@@ -76,7 +78,10 @@ class _Auth:
         principal, role = "-", "-"
         refusal: Response | None = None
         path = scope["path"]
-        if path not in ("/", "/healthz", "/ui/login") and not path.startswith("/ui/static/"):
+        ide_page = (path == "/graphql" and scope["method"] == "GET"
+                    and "text/html" in headers.get("accept", ""))
+        if path not in ("/", "/healthz", "/ui/login") and not ide_page and \
+                not path.startswith(("/ui/static/", "/graphql/ide/")):
             found = self._who(headers, ui=path == "/ui" or path.startswith("/ui/"))
             if isinstance(found, Response) and path.startswith("/ui") and \
                     scope["method"] == "GET" and "authorization" not in headers:
@@ -137,6 +142,26 @@ class _Auth:
         return _denied("an Authorization: Bearer <token> header is required", 401)
 
 
+_IDE_ASSETS = {"ide.html": "text/html; charset=utf-8", "ide.js": "text/javascript",
+               "graphiql.min.js": "text/javascript", "graphiql.min.css": "text/css",
+               "react.production.min.js": "text/javascript",
+               "react-dom.production.min.js": "text/javascript"}
+"""GraphiQL 3.8.3 and React 18.3.1 from npm (MIT; licences beside them)."""
+
+
+@cache
+def _ide_asset(name: str) -> str:
+    return (files("tracegraph.server") / "static" / "graphiql" / name).read_text("utf-8")
+
+
+async def _ide_file(request: Request) -> Response:
+    name = request.path_params["name"]
+    if name not in _IDE_ASSETS or name == "ide.html":
+        return Response("not found", 404)
+    return Response(_ide_asset(name), media_type=_IDE_ASSETS[name],
+                    headers={"Cache-Control": "public, max-age=86400"})
+
+
 def _denied(message: str, status: int) -> Response:
     return JSONResponse({"error": message}, status,
                         headers={"WWW-Authenticate": 'Bearer realm="tracegraph"'})
@@ -147,6 +172,12 @@ class _GraphQL(GraphQL[Context, None]):
         super().__init__(schema, graphql_ide="graphiql", allow_queries_via_get=False)
         self.store = store
         self.config = config
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        """GraphiQL with every asset from this server (Strawberry's page takes them from
+        a CDN, which an air-gapped machine cannot reach).  The page holds no data: it
+        is served without a token, and each query carries the one typed into it."""
+        return HTMLResponse(_ide_asset("ide.html"))
 
     async def get_context(self, request: Any, response: Any) -> Context:
         state = request.state
@@ -213,6 +244,7 @@ def create_app(store: Store, config: Config, *, no_auth: bool = False) -> Starle
     app = Starlette(
         routes=[Route("/healthz", healthz), Route("/v1/traces", traces, methods=["POST"]),
                 Route("/graphql", _GraphQL(store, config), methods=["GET", "POST"]),
+                Route("/graphql/ide/{name}", _ide_file),
                 *ui_routes(store, config)],
         middleware=[Middleware(_Auth, config=config, no_auth=no_auth)],
         lifespan=lifespan)
