@@ -1036,8 +1036,7 @@ def demo_command(
         from urllib.parse import quote
         console.print(f"[bold]Costliest trail[/bold] {base}/ui/traces/"
                       f"{quote(found['costliest'], safe='')}")
-    console.print(f"[bold]GraphQL[/bold]         {base}/graphql (POST; its browser IDE needs "
-                  "the internet)")
+    console.print(f"[bold]GraphQL[/bold]         {base}/graphql")
     import logging
 
     import uvicorn
