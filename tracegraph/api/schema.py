@@ -30,7 +30,7 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from ..errors import NotFound
-from ..formats.values import iso, time_ns
+from ..formats.values import iso, time_ns, usd_text
 from ..model import EntityLabel, Outcome, Override, Status, Step as ModelStep, StepKind, Trace as ModelTrace
 from ..model import structural_edges, summarize
 from ..services.analysis import analyze_and_store, analyze_trace, waste_report
@@ -57,7 +57,7 @@ def _ctx(info: _Info) -> Context:
 
 
 def _money(value: Decimal | None) -> str | None:
-    return None if value is None else str(value)
+    return None if value is None else usd_text(value)
 
 
 @strawberry.type(description="Human feedback on a step, kept with its author and time.")

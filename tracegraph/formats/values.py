@@ -14,7 +14,7 @@ from typing import Any
 
 import orjson
 
-__all__ = ["time_ns", "to_decimal", "to_int", "maybe_json", "iso"]
+__all__ = ["usd_text", "time_ns", "to_decimal", "to_int", "maybe_json", "iso"]
 
 _NS = 1_000_000_000
 MAX_COUNT = 10**12
@@ -139,3 +139,13 @@ def maybe_json(value: Any) -> Any:
             except orjson.JSONDecodeError:
                 return value
     return value
+
+
+def usd_text(amount: Decimal) -> str:
+    """An exact amount as plain digits: ``str`` of a Decimal writes ``2.8E-7`` for a
+    tiny one and ``0E-9`` for a zero with places, which is exact but not how money is
+    written.  Only those are rewritten; every other amount keeps its own text."""
+    text = str(amount)
+    if "E" not in text:
+        return text
+    return "0" if amount == 0 else format(amount, "f")

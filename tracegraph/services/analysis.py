@@ -16,7 +16,7 @@ from decimal import Decimal
 from typing import Any, Iterable, Sequence
 
 from ..analyze.cost import input_token_rate, trace_cost
-from ..formats.values import time_ns
+from ..formats.values import time_ns, usd_text
 from ..analyze.stats import fraction, nearest_rank
 from ..analyze.failures import failures_of, signature_hash
 from ..analyze.flow import data_flow
@@ -31,6 +31,10 @@ __all__ = ["ANALYZER_VERSION", "analysis_version", "analyze_trace", "analyze_and
 
 ANALYZER_VERSION = "9"
 """Bumped whenever a rule changes, so stored results can be recomputed."""
+
+
+def _usd_or_none(amount: Decimal | None) -> str | None:
+    return None if amount is None else usd_text(amount)
 
 
 def analyze_trace(store: Store, trace_id: str, *, config: Config,
@@ -57,7 +61,7 @@ def analyze_trace(store: Store, trace_id: str, *, config: Config,
         steps.append({"id": mark.step_id, "kind": kinds[mark.step_id],
                       "role": mark.role.value,
                       "reason": mark.reason.value if mark.reason else None,
-                      "cost_usd": None if cost.usd is None else str(cost.usd),
+                      "cost_usd": None if cost.usd is None else usd_text(cost.usd),
                       "cost_source": cost.source.value, "cost_detail": cost.detail,
                       "model": by_id[mark.step_id].model,
                       "purpose": _purpose(by_id[mark.step_id]),
@@ -67,8 +71,8 @@ def analyze_trace(store: Store, trace_id: str, *, config: Config,
     failures = [{"step_id": f.step_id, "signature": f.signature,
                  "signature_hash": signature_hash(f.signature), "kind": f.kind,
                  "tool": f.tool, "model": f.model,
-                 "cost_usd": str(total) if f.step_id is None else (
-                     None if costs[f.step_id].usd is None else str(costs[f.step_id].usd)),
+                 "cost_usd": usd_text(total) if f.step_id is None else _usd_or_none(
+                     costs[f.step_id].usd),
                  "wasted": f.step_id is None or marks_by_id[f.step_id].role == Role.WASTED}
                 for f in failures_of(trace, summary.outcome)]
     failed = {m.step_id for m in paths.marks if m.reason == Reason.FAILED_ATTEMPT}
@@ -77,17 +81,17 @@ def analyze_trace(store: Store, trace_id: str, *, config: Config,
     return {
         "trace_id": trace.id,
         "workflow": summary.workflow,
-        "retry_usd": str(sum((usd for i in failed | handling
+        "retry_usd": usd_text(sum((usd for i in failed | handling
                               if (usd := costs[i].usd) is not None), Decimal(0))),
         "retry_steps": sorted(failed | handling, key=list(by_id).index),
         "outcome": summary.outcome.value,
         "outcome_step": paths.outcome_step,
         "analyzer_version": analysis_version(config),
-        "cost_usd": str(total),
-        "wasted_usd": str(wasted),
+        "cost_usd": usd_text(total),
+        "wasted_usd": usd_text(wasted),
         "unpriced_steps": [s["id"] for s in steps if s["cost_usd"] is None],
         "context_bloat_tokens": sum(b.tokens for b in bloat.values()),
-        "context_bloat_usd": str(sum((_bloat_usd(b, by_id[b.step_id])
+        "context_bloat_usd": usd_text(sum((_bloat_usd(b, by_id[b.step_id])
                                       for b in bloat.values()), Decimal(0))),
         "human_minutes": str(sum((s.override.minutes for s in trace.steps
                                   if s.override is not None and s.override.minutes),
@@ -120,7 +124,7 @@ def _bloat(found: ContextBloat | None, step: Step) -> dict[str, Any] | None:
         return None
     rate = input_token_rate(step)
     return {"tokens": found.tokens,
-            "usd": None if rate is None else str(rate * found.tokens),
+            "usd": None if rate is None else usd_text(rate * found.tokens),
             "evidence": found.evidence}
 
 
@@ -217,7 +221,7 @@ def waste_report(store: Store, *, config: Config, workflow: str | None = None,
     traces: int = totals["traces"]
 
     def money(items: dict[str, Decimal], *, keep_zero: bool = False) -> dict[str, str]:
-        return {k: str(v) for k, v in sorted(items.items(), key=lambda kv: (-kv[1], kv[0]))
+        return {k: usd_text(v) for k, v in sorted(items.items(), key=lambda kv: (-kv[1], kv[0]))
                 if v or keep_zero}
 
     return {
@@ -226,30 +230,30 @@ def waste_report(store: Store, *, config: Config, workflow: str | None = None,
         "generated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "analyzer_version": analysis_version(config),
         "traces": traces, "steps": totals["steps"],
-        "total_usd": str(total), "wasted_usd": str(totals["wasted_usd"]),
+        "total_usd": usd_text(total), "wasted_usd": usd_text(totals["wasted_usd"]),
         "wasted_share": fraction(totals["wasted_usd"], total),
         "unpriced_steps": totals["unpriced_steps"],
         "by_reason": money(totals["by_reason"], keep_zero=True),
         "wasted_steps": dict(sorted(totals["wasted_steps"].items())),
-        "by_workflow": [{"workflow": name, "traces": count, "total_usd": str(cost),
-                         "wasted_usd": str(wasted)}
+        "by_workflow": [{"workflow": name, "traces": count, "total_usd": usd_text(cost),
+                         "wasted_usd": usd_text(wasted)}
                         for name, count, cost, wasted in totals["by_workflow"]],
         "by_tool": dict(list(money(totals["by_tool"]).items())[:top]),
         "by_model": dict(list(money(totals["by_model"]).items())[:top]),
         "documents": [{"document_id": d, "retrieved": n, "used": used,
                        "unused_tokens": tokens}
                       for d, n, used, tokens in totals["documents"][:top]],
-        "retried_tools": [{"tool": tool, "failed_attempts": n, "usd": str(usd)}
+        "retried_tools": [{"tool": tool, "failed_attempts": n, "usd": usd_text(usd)}
                           for tool, n, usd in totals["retried_tools"][:top]],
         "retry_tax": fraction(totals["retry_usd"], total),
-        "retry_usd": str(totals["retry_usd"]),
+        "retry_usd": usd_text(totals["retry_usd"]),
         "success_rate": fraction(totals["successes"], traces),
         "first_try_success_rate": fraction(totals["first_try_successes"], traces),
         "human_minutes": str(totals["human_minutes"]),
         "context_bloat_tokens": totals["context_bloat_tokens"],
-        "context_bloat_usd": str(totals["context_bloat_usd"]),
-        "costliest": [{"trace_id": t, "workflow": w, "outcome": o, "cost_usd": str(c),
-                       "wasted_usd": str(x)} for t, w, o, c, x in totals["costliest"]],
+        "context_bloat_usd": usd_text(totals["context_bloat_usd"]),
+        "costliest": [{"trace_id": t, "workflow": w, "outcome": o, "cost_usd": usd_text(c),
+                       "wasted_usd": usd_text(x)} for t, w, o, c, x in totals["costliest"]],
         "distribution": cost_distribution(totals["costs"]),
     }
 

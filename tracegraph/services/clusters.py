@@ -24,7 +24,7 @@ from ..analyze.clustering import DEFAULT, LEXICAL, Method, cluster, label_terms,
 from ..analyze.embed import INSTALL_HINT, Embedder, default_embedder
 from ..config import Config
 from ..errors import NotFound
-from ..formats.values import iso, time_ns
+from ..formats.values import iso, time_ns, usd_text
 from ..store import ClusterRow, Store
 from .analysis import analysis_version, analyze_stale
 
@@ -238,8 +238,8 @@ def clusters_report(store: Store, *, config: Config, workflow: str | None = None
             "id": cluster_id, "label": row.label, "size": totals["steps"],
             "failures": failures, "traces": totals["traces"],
             "signatures": totals["signatures"],
-            "cost_usd": str(totals["cost"]), "wasted_usd": str(totals["wasted"]),
-            "failed_traces_usd": str(totals["traces_cost"]),
+            "cost_usd": usd_text(totals["cost"]), "wasted_usd": usd_text(totals["wasted"]),
+            "failed_traces_usd": usd_text(totals["traces_cost"]),
             "unpriced_failures": totals["unpriced"],
             "example": texts.get(_example(row, occurring), ""),
             "first_seen": iso(totals["first_ns"]), "last_seen": iso(totals["last_ns"]),

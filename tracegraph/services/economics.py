@@ -33,6 +33,7 @@ import orjson
 from ..analyze.stats import fraction, ratio_interval_of_sums, wilson_interval
 from ..config import Config, WorkflowConfig
 from ..model import Outcome
+from ..formats.values import usd_text
 from ..store import OutcomeRow, Store
 from .analysis import analysis_version, analyze_stale
 
@@ -50,7 +51,7 @@ _CENT = Decimal("0.01")
 
 
 def _usd(amount: Decimal) -> str:
-    return "0" if amount == 0 else str(amount)
+    return "0" if amount == 0 else usd_text(amount)
 
 
 _NANO = Decimal("0.000000001")

@@ -29,6 +29,7 @@ from typing import Any, Iterable, Sequence
 from ..config import Config
 from ..errors import InputError
 from ..model import GROUPING_KINDS, Outcome, Status, Step, Trace, time_order
+from ..formats.values import usd_text
 from ..store import Store
 from .analysis import analyze_stale, analyze_trace
 
@@ -61,8 +62,8 @@ def _median(values: Iterable[Decimal]) -> Decimal:
 
 
 def _money(amount: Decimal) -> str:
-    """Exact, without the ``0E-9`` Decimal prints for a zero with places."""
-    return "0" if amount == 0 else str(amount)
+    """Exact, in plain digits; zero as ``0`` (not the ``0E-9`` of a zero with places)."""
+    return "0" if amount == 0 else usd_text(amount)
 
 
 def explain_trace(store: Store, trace_id: str, *, config: Config) -> dict[str, Any]:
