@@ -20,6 +20,9 @@ Money is decimal text: Cypher has no exact decimal, and its floats would lose
 cents over a million rows.  Aggregates group in Cypher and hand back the
 amounts of each group (``collect``), summed exactly here.
 
+The statements' text and the rows a batch sends are built in :mod:`.bolt_rows`;
+this module holds the connection, the transactions and each Store method.
+
 A batch is one transaction on Neo4j.  FalkorDB accepts ``BEGIN`` but does not
 roll back, so there the content hash is written last: a trace without one is
 not stored (not listed, not counted, rewritten whole by the next import).
@@ -32,66 +35,27 @@ import hashlib
 import re
 import time
 from decimal import Decimal
-from importlib import resources
 from typing import Any, Iterable, Iterator, Sequence
 
 import networkx as nx
 import orjson
 
 from ..errors import InputError, NotFound, StoreError
-from ..model import Edge, EdgeType, Entity, EntityLabel, Outcome, StepKind, Trace, entities, \
-    model_name, structural_edges, structure_problems, summarize
+from ..model import Edge, Entity, EntityLabel, Outcome, Trace, structure_problems
 from .base import AnalysisRecord, ClusterRow, FailureRow, OutcomeRow, StoreCounts, TraceRow, \
     WriteResult
+from .bolt_rows import FALKOR_BYTES, FALKOR_LIMIT, STEP_LINKS, TraceBatch, attribute_pair, \
+    decimal_sum, describe, oversized, row_of, statement
 from .documents import decode_document, encode_document, merge, merge_within_batch
 from .graphs import trace_graph
 
 __all__ = ["Neo4jStore", "statement"]
 
-_FALKOR_BYTES = 2500
-"""FalkorDB 4.16's Bolt drops a request over about 4 KB (and with it the server)."""
-_FALKOR_LIMIT = 3500
-"""The biggest single row sent to FalkorDB (the statement's text rides along)."""
-_ATTRIBUTE_PAIR = 200
-"""Attribute pairs longer than this are not indexed for filtering (FalkorDB's limit)."""
 _ROWS = 2000
 """Rows per ``UNWIND`` statement on Neo4j."""
 _IDS = 500
 """Ids per ``IN $ids`` lookup."""
 _INDEX = re.compile(r"FOR \(\w+:(\w+)\) ON \(\w+\.(\w+)\)")
-_STEP_LINKS = frozenset({EdgeType.CHILD_OF, EdgeType.NEXT, EdgeType.RETRY_OF,
-                         EdgeType.OVERRIDES, EdgeType.USES})
-_ENTITY_LINKS = frozenset({EdgeType.RAN_ON, EdgeType.CALLED, EdgeType.RETRIEVED,
-                           EdgeType.APPLIED, EdgeType.BY})
-_ZERO = Decimal(0)
-
-_STATEMENTS = resources.files("tracegraph.store") / "cypher"
-
-
-def statement(name: str, dialect: str | None = None, **names: str) -> str:
-    """The text of ``cypher/NAME.cypher`` (or its dialect's variant), comments dropped.
-
-    ``names`` fill ``{TYPE}``/``{LABEL}`` placeholders — relationship types and
-    labels, which Cypher cannot take as parameters.  Only the members of our
-    own enums are accepted, so no input ever reaches a statement's text.
-    """
-    for key, value in names.items():
-        if value not in _ALLOWED_NAMES:
-            raise StoreError(f"{value!r} is not a relationship type or label of the graph")
-    for candidate in ([f"{name}.{dialect}.cypher"] if dialect else []) + [f"{name}.cypher"]:
-        path = _STATEMENTS / candidate
-        if path.is_file():
-            lines = [line for line in path.read_text(encoding="utf-8").splitlines()
-                     if not line.lstrip().startswith("//")]
-            text = "\n".join(lines).strip()
-            for key, value in names.items():
-                text = text.replace("{" + key + "}", value)
-            return text
-    raise StoreError(f"no Cypher statement {name!r} in the package")
-
-
-_ALLOWED_NAMES = frozenset({e.value for e in EdgeType} | {e.value for e in EntityLabel})
-
 
 class Neo4jStore:
     """A ``Store`` on a Bolt server: Neo4j 5 (local, Aura, cluster) or FalkorDB."""
@@ -241,12 +205,12 @@ class Neo4jStore:
         size = 0
         for row in rows:
             length = len(orjson.dumps(row, default=str))
-            if length > _FALKOR_LIMIT:
+            if length > FALKOR_LIMIT:
                 raise StoreError(
-                    f"{self.url}: one row of {length:,} bytes ({_describe(row)}) is more than "
+                    f"{self.url}: one row of {length:,} bytes ({describe(row)}) is more than "
                     f"FalkorDB's Bolt takes in one message (about 4 KB; a bigger one "
                     "brings the server down); nothing of it was sent")
-            if group and size + length > _FALKOR_BYTES:
+            if group and size + length > FALKOR_BYTES:
                 yield group
                 group, size = [], 0
             group.append(row)
@@ -274,7 +238,7 @@ class Neo4jStore:
         result = WriteResult()
         incoming = merge_within_batch(traces)
         stored = self._documents(list(incoming))
-        batch = _TraceBatch()
+        batch = TraceBatch()
         for trace_id, (trace, merged) in incoming.items():
             before = stored.get(trace_id)
             if before is not None and trace.partial:
@@ -295,7 +259,7 @@ class Neo4jStore:
                 result.traces_unchanged += 1
                 continue
             if self.dialect == "falkordb":
-                too_big = _oversized(trace, document, content_hash)
+                too_big = oversized(trace, document, content_hash)
                 if too_big:
                     result.rejected.append(InputError(
                         f"{too_big} is more than FalkorDB's Bolt takes in one message "
@@ -309,7 +273,7 @@ class Neo4jStore:
         result.steps_written = len(batch.steps)
         return result
 
-    def _trace_plan(self, batch: "_TraceBatch") -> list[tuple[str, dict[str, Any]]]:
+    def _trace_plan(self, batch: "TraceBatch") -> list[tuple[str, dict[str, Any]]]:
         """Every statement that writes a batch, the content hashes last."""
         last = self._run_text(statement("next_keys"), {"n": len(batch.traces)})[0]["last"]
         first = int(last) - len(batch.traces) + 1
@@ -320,26 +284,26 @@ class Neo4jStore:
         if self.dialect == "falkordb":  # documents (and long attributes) in parts
             parts = {row["id"]: row["props"].pop("document") for row in batch.traces}
             attributes = {row["id"]: row["props"].pop("attributes") for row in batch.traces
-                          if len(row["props"]["attributes"]) > _FALKOR_BYTES // 2}
+                          if len(row["props"]["attributes"]) > FALKOR_BYTES // 2}
         self._plan_rows(plan, "upsert_traces", batch.traces)
         self._plan_rows(plan, "clear_traces", ids, key="ids")
         self._plan_rows(plan, "unlink_traces", ids, key="ids")
         if self.dialect == "falkordb":
             text = statement("add_document_part")
             for trace_id, encoded in parts.items():
-                for i in range(0, len(encoded), _FALKOR_BYTES):
+                for i in range(0, len(encoded), FALKOR_BYTES):
                     plan.append((text, {"id": trace_id, "i": i,
-                                        "text": encoded[i:i + _FALKOR_BYTES]}))
+                                        "text": encoded[i:i + FALKOR_BYTES]}))
             text = statement("append_attributes")
             for trace_id, encoded in attributes.items():
-                for i in range(0, len(encoded), _FALKOR_BYTES):
+                for i in range(0, len(encoded), FALKOR_BYTES):
                     plan.append((text, {"id": trace_id, "first": i == 0,
-                                        "text": encoded[i:i + _FALKOR_BYTES]}))
+                                        "text": encoded[i:i + FALKOR_BYTES]}))
         self._plan_rows(plan, "create_steps", batch.steps)
         for label, entity_rows in sorted(batch.entities.items()):
             self._plan_rows(plan, "upsert_entities", entity_rows, LABEL=label)
         for (edge_type, detail), rows in sorted(batch.links.items()):
-            if edge_type in _STEP_LINKS:
+            if edge_type in STEP_LINKS:
                 text = statement("link_steps", self.dialect, TYPE=edge_type)
                 plan.extend((text, {"rows": group, "evidence": detail})
                             for group in self._groups(rows))
@@ -365,11 +329,11 @@ class Neo4jStore:
         found = self._read("trace_row", id=trace_id)
         if not found:
             raise NotFound(f"no trace {trace_id!r} in {self.url}")
-        return _row(found[0])
+        return row_of(found[0])
 
     def list_traces(self, *, workflow: str | None = None, outcome: Outcome | None = None,
                     limit: int | None = None) -> list[TraceRow]:
-        return [_row(r) for r in self._read(
+        return [row_of(r) for r in self._read(
             "list_traces", workflow=workflow,
             outcome=None if outcome is None else Outcome(outcome).value,
             limit=2**31 - 1 if limit is None else int(limit))]
@@ -414,9 +378,9 @@ class Neo4jStore:
             since=since_ns, until=until_ns,
             min_cost=None if min_cost is None else float(min_cost),
             max_cost=None if max_cost is None else float(max_cost),
-            pair=None if attribute is None else _pair(*attribute), prefix=id_prefix or None,
+            pair=None if attribute is None else attribute_pair(*attribute), prefix=id_prefix or None,
             has_override=has_override, has_retry=has_retry, limit=int(limit))
-        return [(r["key"], _row(r), None if r["cost"] is None else Decimal(r["cost"]))
+        return [(r["key"], row_of(r), None if r["cost"] is None else Decimal(r["cost"]))
                 for r in rows]
 
     # -- analyses ----------------------------------------------------------------
@@ -530,7 +494,7 @@ class Neo4jStore:
                      until_ns: int | None = None) -> dict[str, Any]:
         """The waste report's figures: grouped in Cypher, the money summed exactly here."""
         scope = {"workflow": workflow, "since": since_ns, "until": until_ns}
-        sums = dict.fromkeys(("cost", "wasted", "bloat_usd", "human_minutes", "retry"), _ZERO)
+        sums = dict.fromkeys(("cost", "wasted", "bloat_usd", "human_minutes", "retry"), Decimal(0))
         counts = dict.fromkeys(("traces", "steps", "unpriced", "bloat_tokens", "successes",
                                 "first_try"), 0)
         workflows: dict[str | None, list[Any]] = {}
@@ -548,7 +512,7 @@ class Neo4jStore:
             counts["bloat_tokens"] += r["bloat_tokens"]
             counts["successes"] += r["outcome"] == "success"
             counts["first_try"] += r["outcome"] == "success" and not r["failed"]
-            row = workflows.setdefault(r["workflow"], [0, _ZERO, _ZERO])
+            row = workflows.setdefault(r["workflow"], [0, Decimal(0), Decimal(0)])
             row[0] += 1
             row[1] += cost
             row[2] += wasted
@@ -559,18 +523,18 @@ class Neo4jStore:
         wasted_steps: dict[str, int] = {}
         retried: dict[str, list[Any]] = {}
         for r in self._read("waste_steps", **scope):
-            usd = _sum(r["costs"])
+            usd = decimal_sum(r["costs"])
             reason, tool, model, count = r["reason"], r["tool"], r["model"], r["n"]
-            by_reason[reason] = by_reason.get(reason, _ZERO) + usd
+            by_reason[reason] = by_reason.get(reason, Decimal(0)) + usd
             wasted_steps[reason] = wasted_steps.get(reason, 0) + count
             if tool is not None:
-                by_tool[tool] = by_tool.get(tool, _ZERO) + usd
+                by_tool[tool] = by_tool.get(tool, Decimal(0)) + usd
                 if reason == "failed_attempt":
-                    entry = retried.setdefault(tool, [0, _ZERO])
+                    entry = retried.setdefault(tool, [0, Decimal(0)])
                     entry[0] += count
                     entry[1] += usd
             if model is not None:
-                by_model[model] = by_model.get(model, _ZERO) + usd
+                by_model[model] = by_model.get(model, Decimal(0)) + usd
         documents = [(r["document"], r["retrieved"], int(r["used"]), int(r["unused_tokens"]))
                      for r in self._read("document_use", **scope, min_retrieved=1,
                                          max_use_rate=None, limit=20)]
@@ -597,7 +561,7 @@ class Neo4jStore:
     def cost_breakdown(self, *, workflow: str | None) -> dict[str, dict[str, tuple[Decimal, int]]]:
         found: dict[str, dict[str, tuple[Decimal, int]]] = {}
         for r in self._read("cost_breakdown", workflow=workflow):
-            found.setdefault(r["id"], {})[r["category"]] = (_sum(r["costs"]), r["n"])
+            found.setdefault(r["id"], {})[r["category"]] = (decimal_sum(r["costs"]), r["n"])
         return found
 
     def outcome_rows(self, *, workflow: str | None = None) -> Iterator[OutcomeRow]:
@@ -614,7 +578,7 @@ class Neo4jStore:
 
     def model_calls(self, *, workflow: str | None = None) -> list[tuple[Any, ...]]:
         return [(r["workflow"], r["purpose"], r["model"], r["calls"], r["traces"],
-                 r["successes"], _sum(r["costs"]), len([c for c in r["costs"] if c is not None]))
+                 r["successes"], decimal_sum(r["costs"]), len([c for c in r["costs"] if c is not None]))
                 for r in self._read("model_calls", workflow=workflow)]
 
     def document_stats(self, *, min_retrieved: int = 1, max_use_rate: float = 1.0,
@@ -680,8 +644,8 @@ class Neo4jStore:
     def cluster_totals(self, *, workflow: str | None = None, since_ns: int | None = None
                        ) -> list[dict[str, Any]]:
         return [{"cluster_id": r["cluster_id"], "steps": int(r["steps"]), "traces": r["traces"],
-                 "cost": _sum(r["costs"]), "wasted": _sum(r["wasted_costs"]),
-                 "traces_cost": _sum(r["trace_costs"]), "first_ns": r["first_ns"],
+                 "cost": decimal_sum(r["costs"]), "wasted": decimal_sum(r["wasted_costs"]),
+                 "traces_cost": decimal_sum(r["trace_costs"]), "first_ns": r["first_ns"],
                  "last_ns": r["last_ns"],
                  "workflows": sorted(w for w in r["workflows"] if w),
                  "tools": sorted(t for t in r["tools"] if t),
@@ -732,64 +696,6 @@ QUESTIONS = ("unused-documents", "failures-before-escalation", "rules-before-ove
 """The cross-trace questions the Bolt store answers in Cypher (``tracegraph ask``)."""
 
 
-class _TraceBatch:
-    """The rows that write one batch of traces, by statement."""
-
-    def __init__(self) -> None:
-        self.traces: list[dict[str, Any]] = []
-        self.hashes: list[dict[str, Any]] = []
-        self.steps: list[list[Any]] = []
-        self.entities: dict[str, list[dict[str, Any]]] = {}
-        self._entity_keys: set[tuple[str, str]] = set()
-        self.links: dict[tuple[str, str], list[list[Any]]] = {}
-        """(type, evidence or target label) → rows [trace id, source, target]."""
-        self.workflows: list[dict[str, Any]] = []
-        self.cites: list[dict[str, Any]] = []
-
-    def add(self, trace: Trace, document: bytes, content_hash: str) -> None:
-        summary = summarize(trace)
-        kinds = [s.kind for s in trace.steps]
-        self.traces.append({"id": trace.id, "props": {
-            "workflow": summary.workflow, "source_format": trace.source_format,
-            "session_id": trace.session_id, "outcome": summary.outcome.value,
-            "outcome_reason": summary.outcome_reason, "start_ns": summary.start_ns,
-            "end_ns": summary.end_ns, "step_count": summary.step_count,
-            "error_count": summary.error_count, "input_tokens": summary.input_tokens,
-            "output_tokens": summary.output_tokens,
-            "attributes": orjson.dumps(trace.attributes, default=str).decode(),
-            "attribute_pairs": [p for p in (_pair(k, v) for k, v in
-                                            sorted(trace.attributes.items()))
-                                if len(p) <= _ATTRIBUTE_PAIR],
-            "overrides": kinds.count(StepKind.HUMAN_OVERRIDE),
-            "retries": kinds.count(StepKind.RETRY),
-            "document": base64.b64encode(document).decode()}})
-        self.hashes.append({"id": trace.id, "content_hash": content_hash})
-        # Rows of the bulk statements are lists, not maps: three times as many fit in
-        # one of FalkorDB's small messages.
-        self.steps.extend([trace.id, s.id, s.kind.value, s.status.value,
-                           model_name(s) if s.model else None, s.tool_name, s.start_ns]
-                          for s in trace.steps)
-        for entity in entities(trace, summary.workflow):
-            key = (entity.label.value, entity.name)
-            if key not in self._entity_keys:
-                self._entity_keys.add(key)
-                self.entities.setdefault(entity.label.value, []).append({
-                    "label": entity.label.value, "name": entity.name,
-                    "properties": orjson.dumps(entity.properties, default=str).decode()})
-        for edge in structural_edges(trace, summary.workflow):
-            if edge.type in _STEP_LINKS:
-                self.links.setdefault((edge.type.value, edge.evidence or ""), []).append(
-                    [trace.id, edge.source, edge.target])
-            elif edge.type in _ENTITY_LINKS:
-                label, _, name = edge.target.partition(":")
-                self.links.setdefault((edge.type.value, label), []).append(
-                    [trace.id, edge.source, name])
-        if summary.workflow:
-            self.workflows.append({"id": trace.id, "workflow": summary.workflow})
-        if trace.cites:
-            self.cites.append({"id": trace.id, "cites": list(trace.cites)})
-
-
 def _absorb_lost_handshake(url: str) -> None:
     """Take the one handshake FalkorDB loses after a client says GOODBYE.
 
@@ -810,55 +716,3 @@ def _absorb_lost_handshake(url: str) -> None:
             sock.recv(4)
     except OSError:
         pass
-
-
-def _oversized(trace: Trace, document: bytes, content_hash: str) -> str | None:
-    """What of this trace would be one FalkorDB message too big, if anything."""
-    alone = _TraceBatch()
-    alone.add(trace, document, content_hash)
-    for row in alone.traces:
-        props = {k: v for k, v in row["props"].items() if k not in ("document", "attributes")}
-        if len(orjson.dumps(props, default=str)) > _FALKOR_LIMIT:
-            return "the trace's summary"
-    groups: list[Sequence[Any]] = [alone.steps, alone.workflows, alone.cites,
-                                   *alone.entities.values(), *alone.links.values()]
-    for rows in groups:
-        for row in rows:
-            if len(orjson.dumps(row, default=str)) > _FALKOR_LIMIT:
-                return _describe(row)
-    return None
-
-
-def _describe(row: Any) -> str:
-    """Which record a row is, for an error message."""
-    if isinstance(row, dict):
-        named = [f"{k} {row[k]!r}" for k in ("trace_id", "id", "name", "hash") if k in row
-                 and isinstance(row[k], str)]
-        if named:
-            return ", ".join(named)
-    if isinstance(row, list) and len(row) > 1:
-        return f"step {row[1]!r}"
-    return "a row"
-
-
-def _pair(name: str, value: Any) -> str:
-    """An attribute as one comparable string: ``["name", value]`` in JSON."""
-    return orjson.dumps([name, value], default=str).decode()
-
-
-def _sum(amounts: Iterable[str | None]) -> Decimal:
-    """The exact sum of decimal texts (nulls, the unpriced, skipped)."""
-    total = _ZERO
-    for amount in amounts:
-        if amount is not None and amount != "0":
-            total += Decimal(amount)
-    return total
-
-
-def _row(r: dict[str, Any]) -> TraceRow:
-    return TraceRow(trace_id=r["id"], workflow=r["workflow"], outcome=Outcome(r["outcome"]),
-                    outcome_reason=r["outcome_reason"], source_format=r["source_format"],
-                    start_ns=r["start_ns"], end_ns=r["end_ns"], steps=r["step_count"],
-                    errors=r["error_count"], input_tokens=r["input_tokens"],
-                    output_tokens=r["output_tokens"],
-                    attributes=orjson.loads(r["attributes"] or "{}"))
