@@ -7,7 +7,6 @@ from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 from pathlib import Path
 from typing import Any, cast
 
-from ..errors import StoreError
 from .base import AnalysisRecord, ClusterRow, FailureRow, OutcomeRow, Store, StoreCounts, TraceRow, WriteResult
 from .sqlite import SQLiteStore
 
