@@ -18,6 +18,7 @@ from ..errors import StoreError
 from ..model import Outcome
 from .base import ClusterRow, OutcomeRow
 from .bolt_rows import decimal_sum, statement
+from .waste_fold import WasteFold
 
 __all__ = ["BoltReports", "QUESTIONS"]
 
@@ -58,69 +59,18 @@ class BoltReports:
                      until_ns: int | None = None) -> dict[str, Any]:
         """The waste report's figures: grouped in Cypher, the money summed exactly here."""
         scope = {"workflow": workflow, "since": since_ns, "until": until_ns}
-        sums = dict.fromkeys(("cost", "wasted", "bloat_usd", "human_minutes", "retry"), Decimal(0))
-        counts = dict.fromkeys(("traces", "steps", "unpriced", "bloat_tokens", "successes",
-                                "first_try"), 0)
-        workflows: dict[str | None, list[Any]] = {}
-        per_trace: list[tuple[Decimal, str, str | None, str, Decimal]] = []
+        fold = WasteFold()
         for r in self._read("waste_traces", **scope):
-            cost, wasted = Decimal(r["cost"]), Decimal(r["wasted"])
-            sums["cost"] += cost
-            sums["wasted"] += wasted
-            sums["retry"] += Decimal(r["retry"])
-            sums["bloat_usd"] += Decimal(r["bloat_usd"])
-            sums["human_minutes"] += Decimal(r["human_minutes"])
-            counts["traces"] += 1
-            counts["steps"] += r["steps"]
-            counts["unpriced"] += r["unpriced"]
-            counts["bloat_tokens"] += r["bloat_tokens"]
-            counts["successes"] += r["outcome"] == "success"
-            counts["first_try"] += r["outcome"] == "success" and not r["failed"]
-            row = workflows.setdefault(r["workflow"], [0, Decimal(0), Decimal(0)])
-            row[0] += 1
-            row[1] += cost
-            row[2] += wasted
-            per_trace.append((cost, r["id"], r["workflow"], r["outcome"], wasted))
-        by_reason: dict[str, Decimal] = {}
-        by_tool: dict[str, Decimal] = {}
-        by_model: dict[str, Decimal] = {}
-        wasted_steps: dict[str, int] = {}
-        retried: dict[str, list[Any]] = {}
+            fold.add_trace(r["id"], r["workflow"], r["outcome"], r["steps"], r["cost"],
+                           r["wasted"], r["unpriced"], r["bloat_tokens"], r["bloat_usd"],
+                           r["human_minutes"], r["failed"], r["retry"])
         for r in self._read("waste_steps", **scope):
-            usd = decimal_sum(r["costs"])
-            reason, tool, model, count = r["reason"], r["tool"], r["model"], r["n"]
-            by_reason[reason] = by_reason.get(reason, Decimal(0)) + usd
-            wasted_steps[reason] = wasted_steps.get(reason, 0) + count
-            if tool is not None:
-                by_tool[tool] = by_tool.get(tool, Decimal(0)) + usd
-                if reason == "failed_attempt":
-                    entry = retried.setdefault(tool, [0, Decimal(0)])
-                    entry[0] += count
-                    entry[1] += usd
-            if model is not None:
-                by_model[model] = by_model.get(model, Decimal(0)) + usd
-        documents = [(r["document"], r["retrieved"], int(r["used"]), int(r["unused_tokens"]))
-                     for r in self._read("document_use", **scope, min_retrieved=1,
-                                         max_use_rate=None, limit=20)]
-        per_trace.sort(key=lambda row: (-row[0], row[1]))
-        return {"traces": counts["traces"], "steps": counts["steps"],
-                "total_usd": sums["cost"], "wasted_usd": sums["wasted"],
-                "unpriced_steps": counts["unpriced"],
-                "context_bloat_tokens": counts["bloat_tokens"],
-                "context_bloat_usd": sums["bloat_usd"],
-                "successes": counts["successes"], "first_try_successes": counts["first_try"],
-                "human_minutes": sums["human_minutes"], "retry_usd": sums["retry"],
-                "by_reason": by_reason, "wasted_steps": wasted_steps,
-                "by_tool": by_tool, "by_model": by_model,
-                "by_workflow": [(name, n, cost, wasted) for name, (n, cost, wasted) in
-                                sorted(workflows.items(), key=lambda kv: (kv[0] is None,
-                                                                          kv[0] or ""))],
-                "retried_tools": sorted(((tool, n, usd) for tool, (n, usd) in retried.items()),
-                                        key=lambda r: (-r[1], r[0]))[:20],
-                "documents": documents,
-                "costliest": [(t, name, outcome, cost, wasted)
-                              for cost, t, name, outcome, wasted in per_trace[:10]],
-                "costs": [row[0] for row in reversed(per_trace)]}
+            fold.add_wasted(r["tool"], r["model"], r["reason"], r["n"],
+                            decimal_sum(r["costs"]))
+        return fold.totals([(r["document"], r["retrieved"], int(r["used"]),
+                             int(r["unused_tokens"]))
+                            for r in self._read("document_use", **scope, min_retrieved=1,
+                                                max_use_rate=None, limit=20)])
 
     def cost_breakdown(self, *, workflow: str | None) -> dict[str, dict[str, tuple[Decimal, int]]]:
         found: dict[str, dict[str, tuple[Decimal, int]]] = {}

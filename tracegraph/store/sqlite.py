@@ -26,6 +26,7 @@ from .documents import decode_document as _decode_document, encode_document as _
 from .base import AnalysisRecord, ClusterRow, FailureRow, OutcomeRow, StoreCounts, TraceRow, \
     WriteResult
 from .graphs import trace_graph
+from .waste_fold import WasteFold
 from .migrations import MIGRATIONS, SCHEMA_VERSION
 
 __all__ = ["SQLiteStore"]
@@ -417,85 +418,26 @@ class SQLiteStore:
             return (f" JOIN traces t ON t.key = {alias}.trace_key WHERE "
                     + " AND ".join(conditions) + " AND ")
 
-        zero = Decimal(0)
-        sums = dict.fromkeys(("cost", "wasted", "bloat_usd", "human_minutes", "retry"), zero)
-        counts = dict.fromkeys(("traces", "steps", "unpriced", "bloat_tokens", "successes",
-                                "first_try"), 0)
-        workflows: dict[str | None, list[Any]] = {}
-        per_trace: list[tuple[Decimal, str, str | None, str, Decimal]] = []
-        for (trace_id, name, outcome, steps, cost, wasted, unpriced, bloat_tokens, bloat_usd,
-             minutes, failed, retry) in self._query(
+        fold = WasteFold()
+        for row in self._query(
                 "SELECT t.id, t.workflow, t.outcome, t.step_count, a.cost, a.wasted, "
                 "a.unpriced_steps, a.bloat_tokens, a.bloat_usd, a.human_minutes, "
                 "a.failed_attempts, a.retry_usd FROM analyses a "
                 f"JOIN traces t ON t.key = a.trace_key{where}", params):
-            if retry != "0":
-                sums["retry"] += Decimal(retry)
-            cost, wasted = Decimal(cost), Decimal(wasted)
-            sums["cost"] += cost
-            sums["wasted"] += wasted
-            if bloat_usd != "0":
-                sums["bloat_usd"] += Decimal(bloat_usd)
-            if minutes != "0":
-                sums["human_minutes"] += Decimal(minutes)
-            counts["traces"] += 1
-            counts["steps"] += steps
-            counts["unpriced"] += unpriced
-            counts["bloat_tokens"] += bloat_tokens
-            counts["successes"] += outcome == "success"
-            counts["first_try"] += outcome == "success" and not failed
-            row = workflows.setdefault(name, [0, zero, zero])
-            row[0] += 1
-            row[1] += cost
-            row[2] += wasted
-            per_trace.append((cost, trace_id, name, outcome, wasted))
-
-        by_reason: dict[str, Decimal] = {}
-        by_tool: dict[str, Decimal] = {}
-        by_model: dict[str, Decimal] = {}
-        wasted_steps: dict[str, int] = {}
-        retried: dict[str, list[Any]] = {}
+            fold.add_trace(*row)
         for tool, model, reason, count, amount in self._query(
                 "SELECT st.tool_name, st.model, s.reason, count(*), decimal_sum(s.cost) "
                 "FROM step_analysis s JOIN steps st ON st.trace_key = s.trace_key "
                 f"AND st.id = s.step_id{scoped('s')}s.reason IS NOT NULL "
                 "GROUP BY st.tool_name, st.model, s.reason", params):
-            usd = Decimal(amount or 0)
-            by_reason[reason] = by_reason.get(reason, zero) + usd
-            wasted_steps[reason] = wasted_steps.get(reason, 0) + count
-            if tool is not None:
-                by_tool[tool] = by_tool.get(tool, zero) + usd
-                if reason == "failed_attempt":
-                    entry = retried.setdefault(tool, [0, zero])
-                    entry[0] += count
-                    entry[1] += usd
-            if model is not None:
-                by_model[model] = by_model.get(model, zero) + usd
+            fold.add_wasted(tool, model, reason, count, Decimal(amount or 0))
         documents = list(self._query(
             "SELECT d.document_id, count(*), sum(d.used), "
             "sum(CASE WHEN d.used THEN 0 ELSE coalesce(d.tokens, 0) END) "
             f"FROM document_use d{scoped('d')}1 GROUP BY d.document_id "
             "ORDER BY count(*) - sum(d.used) DESC, count(*) DESC, d.document_id LIMIT 20",
             params))
-        per_trace.sort(key=lambda row: (-row[0], row[1]))
-        return {"traces": counts["traces"], "steps": counts["steps"],
-                "total_usd": sums["cost"], "wasted_usd": sums["wasted"],
-                "unpriced_steps": counts["unpriced"],
-                "context_bloat_tokens": counts["bloat_tokens"],
-                "context_bloat_usd": sums["bloat_usd"],
-                "successes": counts["successes"], "first_try_successes": counts["first_try"],
-                "human_minutes": sums["human_minutes"], "retry_usd": sums["retry"],
-                "by_reason": by_reason, "wasted_steps": wasted_steps,
-                "by_tool": by_tool, "by_model": by_model,
-                "by_workflow": [(name, n, cost, wasted) for name, (n, cost, wasted) in
-                                sorted(workflows.items(), key=lambda kv: (kv[0] is None,
-                                                                          kv[0] or ""))],
-                "retried_tools": sorted(((tool, n, usd) for tool, (n, usd) in retried.items()),
-                                        key=lambda r: (-r[1], r[0]))[:20],
-                "documents": documents,
-                "costliest": [(t, name, outcome, cost, wasted)
-                              for cost, t, name, outcome, wasted in per_trace[:10]],
-                "costs": [row[0] for row in reversed(per_trace)]}
+        return fold.totals(documents)
 
     def cost_breakdown(self, *, workflow: str | None) -> dict[str, dict[str, tuple[Decimal, int]]]:
         """Per analysed trace of ``workflow``: (spend, steps) by spending category.
