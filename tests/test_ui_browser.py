@@ -756,3 +756,26 @@ def test_a_5000_step_trail_opens_in_pages(site: str, new_tab: Callable[[], Visit
     assert "page" in tab.get_by_role("alert").inner_text()
     assert [e for e in seen.errors if "Content Security Policy" not in e
             and "status of 400" not in e] == []
+
+
+def test_axe_finds_no_accessibility_violation_on_any_page(
+        site: str, new_tab: Callable[[], Visit]) -> None:
+    """axe-core's WCAG 2 A/AA rules (bundled with axe-playwright-python, no network) over
+    every kind of page a reader opens."""
+    from axe_playwright_python.sync_playwright import Axe
+    axe = Axe()
+    tab = new_tab().tab
+    sign_in(tab, site, "reader")
+    found: dict[str, list[str]] = {}
+    for path in ("/ui/traces", f"/ui/traces/{WASTED_TRACE}",
+                 f"/ui/traces/{WASTED_TRACE}/steps/s5", f"/ui/traces/{WASTED_TRACE}/explain",
+                 f"/ui/compare?a=claim-2026-0001&b={WASTED_TRACE}",
+                 "/ui/workflows/claims-triage", "/ui/login"):
+        tab.goto(site + path)
+        results = axe.run(tab, options={"runOnly": {"type": "tag", "values": [
+            "wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]}})
+        violations = [f"{v['impact']} {v['id']}: {v['nodes'][0]['target']}"
+                      for v in results.response["violations"]]
+        if violations:
+            found[path] = violations
+    assert found == {}

@@ -107,7 +107,8 @@ def trail_svg(trace: Trace, analysis: Mapping[str, Any], *, page: int = 0,
     label = (f"Decision trail of trace {trace.id}, page {page + 1} of {pages}: "
              f"{format_count(len(shown))} nodes standing for {format_count(len(step_ids))} of "
              f"{format_count(len(trace.steps))} steps")
-    svg = svg_document(uid, "tg-trail", WIDTH, height, label=label, body=header + legend + body)
+    svg = svg_document(uid, "tg-trail", WIDTH, height, label=label, body=header + legend + body,
+                       role="group")
     return TrailView(svg=svg, pages=pages, page=page, shown_steps=len(shown),
                      collapsed_groups=groups, total_steps=len(trace.steps), step_ids=step_ids)
 

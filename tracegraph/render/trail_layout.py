@@ -420,8 +420,10 @@ def _markers(uid: str) -> str:
 
 
 def svg_document(uid: str, kind: str, width: float, height: float, *, label: str, body: str,
-                 data: str = "") -> str:
-    return (f'<svg xmlns="http://www.w3.org/2000/svg" class="tg {kind} {uid}" role="img" '
+                 data: str = "", role: str = "img") -> str:
+    """A drawing's ``<svg>``: ``role="img"`` for a picture, ``"group"`` for one whose
+    boxes are links (an image may not hold interactive controls)."""
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" class="tg {kind} {uid}" role="{role}" '
             f'viewBox="0 0 {px(width)} {px(height)}" width="100%" '
             f'preserveAspectRatio="xMinYMin meet" style="max-width:{px(width)}px;height:auto" '
             f'aria-label="{escape_text(label)}"{data}><title>{escape_text(label)}</title>'

@@ -276,4 +276,5 @@ def timeline_svg(trace: Trace, analysis: Mapping[str, Any], *, page: int = 0,
                      f'width="12" height="12" rx="2" fill="{STRUCTURAL}"/><text '
                      f'x="{px(x + 17)}" y="{px(bottom + 22)}">{role}</text>')
         x += 110
-    return svg_document(uid, "tg-timeline", width, bottom + 36, label=label, body="".join(parts))
+    return svg_document(uid, "tg-timeline", width, bottom + 36, label=label, body="".join(parts),
+                        role="group")
