@@ -151,7 +151,7 @@ def waterfall_svg(trace: Trace, analysis: Mapping[str, Any]) -> str:
     parts.extend(_increment_labels(biggest, centre, y_of, top=top, left=left,
                                    right=width - right))
     every = max(1, int(_nice_step(len(priced), 6)))
-    for number in [1, *range(every, len(priced) + 1, every)]:
+    for number in range(1, len(priced) + 1, every):  # evenly spaced from the first step
         x = left + ((number - 1) // per) * slot + slot / 2
         parts.append(f'<text class="tg-tick" x="{px(x)}" y="{px(bottom + 16)}" '
                      f'text-anchor="middle">{number:,}</text>')
