@@ -176,8 +176,8 @@ class Store(Protocol):
 
     def analysis_totals(self, trace_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
         """Per analysed trace of ``trace_ids``: ``cost``, ``wasted``, ``retry_usd``,
-        ``human_minutes`` (Decimal), ``failed_attempts``, ``unpriced_steps`` — a page of
-        a listing, without reading any step."""
+        ``human_minutes`` (Decimal), ``failed_attempts``, ``unpriced_steps``,
+        ``overrides`` (human override steps) — a page of a listing."""
         ...
 
     def waste_totals(self, *, workflow: str | None = None, since_ns: int | None = None,

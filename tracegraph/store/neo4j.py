@@ -443,7 +443,8 @@ class Neo4jStore(BoltReports):
         return {r["id"]: {"cost": Decimal(r["cost"]), "wasted": Decimal(r["wasted"]),
                           "retry_usd": Decimal(r["retry_usd"]),
                           "human_minutes": Decimal(r["human_minutes"]),
-                          "failed_attempts": r["failed"], "unpriced_steps": r["unpriced"]}
+                          "failed_attempts": r["failed"], "unpriced_steps": r["unpriced"],
+                          "overrides": r["overrides"]}
                 for r in self._read_ids("analysis_totals", trace_ids)}
 
     def analyses(self, trace_ids: Sequence[str]) -> dict[str, AnalysisRecord]:

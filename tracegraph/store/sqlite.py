@@ -330,14 +330,18 @@ class SQLiteStore:
         found: dict[str, dict[str, Any]] = {}
         for chunk in _chunks(list(dict.fromkeys(trace_ids))):
             marks = ",".join("?" * len(chunk))
-            for trace_id, cost, wasted, retry, minutes, failed, unpriced in self._query(
-                    "SELECT t.id, a.cost, a.wasted, a.retry_usd, a.human_minutes, "
-                    "a.failed_attempts, a.unpriced_steps FROM analyses a JOIN traces t "
-                    f"ON t.key = a.trace_key WHERE t.id IN ({marks})", chunk):
+            for trace_id, cost, wasted, retry, minutes, failed, unpriced, overrides in \
+                    self._query(
+                        "SELECT t.id, a.cost, a.wasted, a.retry_usd, a.human_minutes, "
+                        "a.failed_attempts, a.unpriced_steps, (SELECT count(*) FROM steps s "
+                        "WHERE s.trace_key = t.key AND s.kind = 'human_override') "
+                        "FROM analyses a JOIN traces t "
+                        f"ON t.key = a.trace_key WHERE t.id IN ({marks})", chunk):
                 found[trace_id] = {"cost": Decimal(cost), "wasted": Decimal(wasted),
                                    "retry_usd": Decimal(retry),
                                    "human_minutes": Decimal(minutes),
-                                   "failed_attempts": failed, "unpriced_steps": unpriced}
+                                   "failed_attempts": failed, "unpriced_steps": unpriced,
+                                   "overrides": overrides}
         return found
 
     def analyses(self, trace_ids: Sequence[str]) -> dict[str, AnalysisRecord]:

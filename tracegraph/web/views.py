@@ -114,6 +114,7 @@ def trace_list(store: Store, params: Mapping[str, str]) -> dict[str, Any]:
         item["wasted"] = format_usd(figures["wasted"]) if figures else "-"
         item["wasted_share"] = _share(figures["wasted"], figures["cost"]) if figures else "-"
         item["retries"] = figures["failed_attempts"] if figures else "-"
+        item["overrides"] = figures["overrides"] if figures else "-"
         item["human_minutes"] = (f"{figures['human_minutes']:g}"
                                  if figures and figures["human_minutes"] else "-")
         items.append(item)
