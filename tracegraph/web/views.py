@@ -174,12 +174,11 @@ def _moment_ns(text: str, name: str) -> int:
 
 # -- one trace -----------------------------------------------------------------------
 
-def _payload(value: Any, redactor: Redactor | None, *, whole: bool) -> str | None:
-    """A payload as text for people: JSON pretty-printed, redacted for readers, cut."""
+def _payload(value: Any, *, whole: bool) -> str | None:
+    """A payload as text for people: JSON pretty-printed, cut (the trace is already
+    redacted for the role, see :func:`_for_role`)."""
     if value is None or value == "" or value == [] or value == {}:
         return None
-    if redactor is not None:
-        value = redactor.redact_value(value)
     text = value if isinstance(value, str) else orjson.dumps(
         value, option=orjson.OPT_INDENT_2, default=str).decode()
     if not whole and len(text) > PAYLOAD_CHARS:
@@ -189,10 +188,8 @@ def _payload(value: Any, redactor: Redactor | None, *, whole: bool) -> str | Non
 
 
 def _step_detail(step: Step, mark: dict[str, Any] | None, documents: list[dict[str, Any]],
-                 redactor: Redactor | None, *, whole: bool = False) -> dict[str, Any]:
+                 *, whole: bool = False) -> dict[str, Any]:
     """Everything an auditor asks of one step, in the order they ask it."""
-    text = (lambda v: None if v is None else redactor.redact_text(v)) if redactor else (
-        lambda v: v)
     override = step.override
     return {
         "id": step.id, "kind": step.kind.value, "name": step.name or step.kind.value,
@@ -211,25 +208,25 @@ def _step_detail(step: Step, mark: dict[str, Any] | None, documents: list[dict[s
         "cost_source": (mark or {}).get("cost_source"), "cost_detail": (mark or {}).get(
             "cost_detail"),
         "evidence": _lines((mark or {}).get("evidence")),
-        "error": text(step.error), "error_type": step.error_type,
+        "error": step.error, "error_type": step.error_type,
         "retry_of": step.retry_of, "rules": list(step.rules), "inputs": list(step.inputs),
         "override": None if override is None else {
             "actor": override.actor, "role": override.actor_role,
-            "reason": text(override.reason),
+            "reason": override.reason,
             "minutes": None if override.minutes is None else f"{override.minutes:g}",
             "replaces": override.replaces},
-        "documents": [{"id": d.id, "title": text(d.title), "tokens": d.tokens,
+        "documents": [{"id": d.id, "title": d.title, "tokens": d.tokens,
                        "score": d.score,
                        "used": next((u["used"] for u in documents if u["id"] == d.id), None),
                        "evidence": next((u["evidence"] for u in documents if u["id"] == d.id),
                                         None),
-                       "content": _payload(d.content, redactor, whole=whole)}
+                       "content": _payload(d.content, whole=whole)}
                       for d in step.documents],
-        "arguments": _payload(step.arguments, redactor, whole=whole),
-        "result": _payload(step.result, redactor, whole=whole),
-        "input": _payload(step.input, redactor, whole=whole),
-        "output": _payload(step.output, redactor, whole=whole),
-        "attributes": _payload(step.attributes, redactor, whole=whole),
+        "arguments": _payload(step.arguments, whole=whole),
+        "result": _payload(step.result, whole=whole),
+        "input": _payload(step.input, whole=whole),
+        "output": _payload(step.output, whole=whole),
+        "attributes": _payload(step.attributes, whole=whole),
     }
 
 
@@ -310,7 +307,7 @@ def trace_view(store: Store, config: Config, trace_id: str, *, role: str,
         "trail": trail, "page": page, "pages": trail.pages, "first_step": first,
         "timeline": timeline_svg(trace, analysis, page=trail.page, page_size=STEP_PAGE),
         "waterfall": waterfall_svg(trace, analysis),
-        "steps": [_step_detail(s, marks.get(s.id), used.get(s.id, []), None)
+        "steps": [_step_detail(s, marks.get(s.id), used.get(s.id, []))
                   for s in shown],
         "wasted_by_reason": [(reason, n, format_usd(usd)) for reason, (n, usd) in
                              sorted(wasted_by_reason.items(), key=lambda kv: -kv[1][1])],
@@ -330,7 +327,7 @@ def step_view(store: Store, config: Config, trace_id: str, step_id: str, *,
     mark = next((m for m in analysis["steps"] if m["id"] == step_id), None)
     documents = [d for d in analysis["documents"] if d["step_id"] == step_id]
     return {"trace": _header(store, trace, analysis, redactor),
-            "step": _step_detail(step, mark, documents, None, whole=True),
+            "step": _step_detail(step, mark, documents, whole=True),
             "redacted": redactor is not None}
 
 
@@ -375,7 +372,7 @@ def audit_record(store: Store, config: Config, trace_id: str, *, role: str) -> d
     used: dict[str, list[dict[str, Any]]] = {}
     for document in analysis["documents"]:
         used.setdefault(document["step_id"], []).append(document)
-    steps = [_step_detail(s, marks.get(s.id), used.get(s.id, []), None, whole=True)
+    steps = [_step_detail(s, marks.get(s.id), used.get(s.id, []), whole=True)
              for s in time_order(trace.steps)]
     return {"generated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "generated_for_role": role, "redacted": redactor is not None,
