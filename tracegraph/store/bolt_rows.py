@@ -9,6 +9,7 @@ without a server.
 from __future__ import annotations
 
 import base64
+from functools import cache
 from decimal import Decimal
 from importlib import resources
 from typing import Any, Iterable, Sequence
@@ -48,15 +49,22 @@ def statement(name: str, dialect: str | None = None, **names: str) -> str:
     for key, value in names.items():
         if value not in _ALLOWED_NAMES:
             raise StoreError(f"{value!r} is not a relationship type or label of the graph")
+    text = _file_text(name, dialect)
+    for key, value in names.items():
+        text = text.replace("{" + key + "}", value)
+    return text
+
+
+@cache
+def _file_text(name: str, dialect: str | None) -> str:
+    """A statement file's text without comments, read once per process (every query
+    asks for its statement)."""
     for candidate in ([f"{name}.{dialect}.cypher"] if dialect else []) + [f"{name}.cypher"]:
         path = _STATEMENTS / candidate
         if path.is_file():
             lines = [line for line in path.read_text(encoding="utf-8").splitlines()
                      if not line.lstrip().startswith("//")]
-            text = "\n".join(lines).strip()
-            for key, value in names.items():
-                text = text.replace("{" + key + "}", value)
-            return text
+            return "\n".join(lines).strip()
     raise StoreError(f"no Cypher statement {name!r} in the package")
 
 

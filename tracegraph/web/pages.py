@@ -124,13 +124,14 @@ def ui_routes(store: Store, config: Config) -> list[BaseRoute]:
         trace_id, kind = request.path_params["trace_id"], request.path_params["kind"]
         if kind not in ("json", "html"):
             raise LookupError(f"no export as {kind!r}: use export.html or export.json")
-        record = views.audit_record(store, config, trace_id, role=request.state.role)
+        record = views.audit_record(store, config, trace_id, role=request.state.role,
+                                    drawings=kind == "html")
         filename = f"tracegraph-audit-{trace_id}.{kind}".replace('"', "")
         disposition = {"Content-Disposition": f'attachment; filename="{quote(filename)}"'}
         if kind == "json":
             return Response(orjson.dumps(record, option=orjson.OPT_INDENT_2, default=str),
                             media_type="application/json", headers=disposition)
-        drawings = views.audit_drawings(store, config, trace_id, role=request.state.role)
+        drawings = record.pop("drawings")
         body = environment().get_template("export.html").render(
             record=record, Markup=Markup, css=Markup(static_file("ui.css")),
             **{name: Markup(svg) for name, svg in drawings.items()})

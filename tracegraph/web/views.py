@@ -29,7 +29,7 @@ from ..services.redaction import RAW_ROLES, Redactor, redactor_for
 from ..store import Store
 
 __all__ = ["BadRequest", "PAGE_SIZE", "trace_list", "trace_view", "step_view", "compare_view",
-           "workflow_view", "explain_view", "audit_record", "audit_drawings", "RAW_ROLES"]
+           "workflow_view", "explain_view", "audit_record", "RAW_ROLES"]
 
 PAGE_SIZE = 50
 """Traces per page of the list."""
@@ -237,6 +237,16 @@ def _lines(evidence: Any) -> list[str]:
     return [evidence] if isinstance(evidence, str) else [str(e) for e in evidence]
 
 
+def _details(steps: Sequence[Step], analysis: dict[str, Any], *, whole: bool = False
+             ) -> list[dict[str, Any]]:
+    """The details of ``steps``, each with its mark and the documents it retrieved."""
+    marks = {m["id"]: m for m in analysis["steps"]}
+    used: dict[str, list[dict[str, Any]]] = {}
+    for document in analysis["documents"]:
+        used.setdefault(document["step_id"], []).append(document)
+    return [_step_detail(s, marks.get(s.id), used.get(s.id, []), whole=whole) for s in steps]
+
+
 def _for_role(trace: Trace, analysis: dict[str, Any], redactor: Redactor | None
               ) -> tuple[Trace, dict[str, Any]]:
     """The trace and its analysis as the role may see them."""
@@ -292,10 +302,6 @@ def trace_view(store: Store, config: Config, trace_id: str, *, role: str,
     shown = [by_id[i] for i in trail.step_ids if i in by_id]
     order = {s.id: i for i, s in enumerate(time_order(trace.steps))}
     first = 1 + min((order[s.id] for s in shown), default=0)
-    marks = {m["id"]: m for m in analysis["steps"]}
-    used: dict[str, list[dict[str, Any]]] = {}
-    for document in analysis["documents"]:
-        used.setdefault(document["step_id"], []).append(document)
     wasted_by_reason: dict[str, list[Any]] = {}
     for mark in analysis["steps"]:
         if mark["role"] == "wasted" and mark["reason"]:
@@ -307,8 +313,7 @@ def trace_view(store: Store, config: Config, trace_id: str, *, role: str,
         "trail": trail, "page": page, "pages": trail.pages, "first_step": first,
         "timeline": timeline_svg(trace, analysis, page=trail.page, page_size=STEP_PAGE),
         "waterfall": waterfall_svg(trace, analysis),
-        "steps": [_step_detail(s, marks.get(s.id), used.get(s.id, []))
-                  for s in shown],
+        "steps": _details(shown, analysis),
         "wasted_by_reason": [(reason, n, format_usd(usd)) for reason, (n, usd) in
                              sorted(wasted_by_reason.items(), key=lambda kv: -kv[1][1])],
         "outcome_step": analysis["outcome_step"],
@@ -363,39 +368,32 @@ def workflow_view(store: Store, config: Config, name: str) -> dict[str, Any]:
             "waste_chart": chart}
 
 
-def audit_record(store: Store, config: Config, trace_id: str, *, role: str) -> dict[str, Any]:
-    """One trace's decision trail as a document that stands alone in an audit file."""
+def audit_record(store: Store, config: Config, trace_id: str, *, role: str,
+                 drawings: bool = False) -> dict[str, Any]:
+    """One trace's decision trail as a document that stands alone in an audit file; with
+    ``drawings``, also the whole trail, timeline and waterfall (SVG) for the HTML one —
+    all from one analysis, of what the role may see."""
     redactor = _redactor(config, role)
     raw, raw_analysis = _analysed(store, config, trace_id)
     trace, analysis = _for_role(raw, raw_analysis, redactor)
-    marks = {m["id"]: m for m in analysis["steps"]}
-    used: dict[str, list[dict[str, Any]]] = {}
-    for document in analysis["documents"]:
-        used.setdefault(document["step_id"], []).append(document)
-    steps = [_step_detail(s, marks.get(s.id), used.get(s.id, []), whole=True)
-             for s in time_order(trace.steps)]
-    return {"generated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "generated_for_role": role, "redacted": redactor is not None,
-            "redactions": (str(redactor.redaction_summary(raw)) if redactor is not None
-                           else "payloads as imported"),
-            "trace": _header(store, trace, analysis, redactor),
-            "analysis": {k: analysis[k] for k in (
-                "analyzer_version", "cost_usd", "wasted_usd", "retry_usd", "outcome",
-                "outcome_step", "unpriced_steps", "context_bloat_tokens", "human_minutes",
-                "failures", "edges")},
-            "steps": steps}
-
-
-def audit_drawings(store: Store, config: Config, trace_id: str, *, role: str
-                   ) -> dict[str, str]:
-    """The whole trail, timeline and waterfall of one trace for its audit export, drawn
-    from what the role may see."""
-    from ..render.trail import timeline_svg, trail_svg, waterfall_svg
-    trace, analysis = _for_role(*_analysed(store, config, trace_id), _redactor(config, role))
-    everything = max(len(trace.steps), 1)
-    return {"trail": trail_svg(trace, analysis, page=0, page_size=everything).svg,
+    record = {"generated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+              "generated_for_role": role, "redacted": redactor is not None,
+              "redactions": (str(redactor.redaction_summary(raw)) if redactor is not None
+                             else "payloads as imported"),
+              "trace": _header(store, trace, analysis, redactor),
+              "analysis": {k: analysis[k] for k in (
+                  "analyzer_version", "cost_usd", "wasted_usd", "retry_usd", "outcome",
+                  "outcome_step", "unpriced_steps", "context_bloat_tokens", "human_minutes",
+                  "failures", "edges")},
+              "steps": _details(time_order(trace.steps), analysis, whole=True)}
+    if drawings:
+        from ..render.trail import timeline_svg, trail_svg, waterfall_svg
+        everything = max(len(trace.steps), 1)
+        record["drawings"] = {
+            "trail": trail_svg(trace, analysis, page=0, page_size=everything).svg,
             "timeline": timeline_svg(trace, analysis, page=0, page_size=everything),
             "waterfall": waterfall_svg(trace, analysis)}
+    return record
 
 
 def page_numbers(pages: int, page: int) -> Sequence[int]:
