@@ -19,16 +19,15 @@ per-statement round trips, so read these as a floor for a local server.
 from __future__ import annotations
 
 import argparse
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any, Callable
 
 from rich.console import Console
 from rich.table import Table
+from timing import median_ms  # benchmarks/timing.py, beside this script
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -47,13 +46,6 @@ def cli(*args: str) -> float:
     return time.perf_counter() - start
 
 
-def median_ms(action: Callable[[], Any], repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        action()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times) * 1000
 
 
 def main() -> None:

@@ -16,15 +16,13 @@ and so is the export's single page holding the whole trace.
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
-from typing import Any, Callable
 
 from rich.console import Console
 from rich.table import Table
+from timing import median_ms  # benchmarks/timing.py, beside this script
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -38,13 +36,6 @@ TARGETS_MS = {1000: (100, 300), 5000: (500, 1500)}
 """Steps -> (what the drawings aim for, what the whole page must meet)."""
 
 
-def median_ms(run: Callable[[], Any], repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times) * 1000
 
 
 def main() -> None:

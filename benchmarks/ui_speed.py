@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import socket
-import statistics
 import sys
 import tempfile
 import threading
@@ -30,6 +29,7 @@ import httpx
 import uvicorn
 from rich.console import Console
 from rich.table import Table
+from timing import median_ms  # benchmarks/timing.py, beside this script
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -84,14 +84,9 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def median_ms(client: httpx.Client, url: str, repeat: int) -> float:
+def median_http_ms(client: httpx.Client, url: str, repeat: int) -> float:
     client.get(url).raise_for_status()  # warm-up: imports, templates
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        client.get(url).raise_for_status()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times) * 1000
+    return median_ms(lambda: client.get(url).raise_for_status(), repeat)
 
 
 def main() -> None:
@@ -117,15 +112,15 @@ def main() -> None:
             with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
                 for trace_id, target in (("run-1000", "< 300 ms"), ("run-5000", "< 1.5 s")):
                     rows.append((f"trail page, {trace_id[4:]} steps",
-                                 median_ms(client, f"/ui/traces/{trace_id}", args.repeat),
+                                 median_http_ms(client, f"/ui/traces/{trace_id}", args.repeat),
                                  target))
                 rows.append(("trail page, 5000-step agent loop (sub-agents, polls, retries)",
-                             median_ms(client, "/ui/traces/loop-5000", args.repeat), "< 1.5 s"))
+                             median_http_ms(client, "/ui/traces/loop-5000", args.repeat), "< 1.5 s"))
                 rows.append(("trail page 3, 5000 steps",
-                             median_ms(client, "/ui/traces/run-5000?page=2", args.repeat), ""))
-                rows.append(("trace list", median_ms(client, "/ui/traces", args.repeat), ""))
+                             median_http_ms(client, "/ui/traces/run-5000?page=2", args.repeat), ""))
+                rows.append(("trace list", median_http_ms(client, "/ui/traces", args.repeat), ""))
                 rows.append(("audit export HTML, 5000 steps",
-                             median_ms(client, "/ui/traces/run-5000/export.html", 3), ""))
+                             median_http_ms(client, "/ui/traces/run-5000/export.html", 3), ""))
         finally:
             server.should_exit = True
             thread.join(timeout=10)
